@@ -1,0 +1,143 @@
+"""The base class and console entrypoint of every connector.
+
+A connector package holds ``manifest.yaml`` (streams, schemas' locations, paging, incremental sync, errors) next to
+a three-line subclass::
+
+    class SourceWickedreports(ManifestSource):
+        package = "source_wickedreports"
+
+and its ``run()`` calls ``launch_source(SourceWickedreports)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, ClassVar, List, Mapping, Optional
+
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.models import (
+    AirbyteErrorTraceMessage,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteStateMessage,
+    AirbyteTraceMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    TraceType,
+    Type,
+)
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.source import Source
+import orjson
+import pendulum
+
+from connectors_shared.rate_limiting import HeaderPacedBudget
+
+
+def _seconds(iso_duration: str) -> float:
+    return pendulum.parse(iso_duration).total_seconds()
+
+
+def budget_from_definition(definition: Mapping[str, Any]) -> HeaderPacedBudget:
+    """Build the shared pacer from a manifest's ``api_budget: {type: HTTPAPIBudget, ...}`` block."""
+    fallback = 60.0
+    for policy in definition.get("policies") or []:
+        for rate in policy.get("rates") or []:
+            interval = rate.get("interval")
+            if interval:
+                fallback = _seconds(interval)
+        if policy.get("period"):
+            fallback = _seconds(policy["period"])
+    return HeaderPacedBudget(
+        remaining_header=definition.get("ratelimit_remaining_header", "ratelimit-remaining"),
+        reset_header=definition.get("ratelimit_reset_header"),
+        status_codes_for_ratelimit_hit=definition.get("status_codes_for_ratelimit_hit") or (429,),
+        fallback_wait_seconds=fallback,
+    )
+
+
+class ManifestSource(YamlDeclarativeSource):
+    """A declarative source whose ``manifest.yaml`` ships inside the connector's Python package.
+
+    Two things differ from ``YamlDeclarativeSource``:
+
+    - the manifest is always the package's own (an unrelated ``manifest.yaml`` in the working directory is ignored);
+    - the manifest's ``api_budget`` is served by ``HeaderPacedBudget``, which paces by the vendor's headers.
+    """
+
+    package: ClassVar[str]
+
+    def __init__(
+        self,
+        catalog: Optional[ConfiguredAirbyteCatalog] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
+        config_path: Optional[str] = None,
+    ) -> None:
+        self._budget: Optional[HeaderPacedBudget] = None
+        manifest_path = resources.files(self.package).joinpath("manifest.yaml")
+        super().__init__(
+            path_to_yaml=str(manifest_path), catalog=catalog, config=config, state=state, config_path=config_path
+        )
+
+    @property
+    def budget(self) -> Optional[HeaderPacedBudget]:
+        return self._budget
+
+    def _prepare_for_stream_build(self) -> None:
+        super()._prepare_for_stream_build()
+        definition = self._source_config.get("api_budget")
+        if definition:
+            if self._budget is None:
+                self._budget = budget_from_definition(definition)
+            # The factory hands this budget to every HttpRequester it builds from here on.
+            self._constructor._api_budget = self._budget
+
+
+def _config_error(message: str, internal: str) -> str:
+    trace = AirbyteMessage(
+        type=Type.TRACE,
+        trace=AirbyteTraceMessage(
+            type=TraceType.ERROR,
+            emitted_at=datetime.now(timezone.utc).timestamp() * 1000,
+            error=AirbyteErrorTraceMessage(
+                message=message, internal_message=internal, stack_trace=internal, failure_type=FailureType.config_error
+            ),
+        ),
+    )
+    return orjson.dumps(AirbyteMessageSerializer.dump(trace)).decode()
+
+
+def build_source(source_class: type[ManifestSource], args: List[str]) -> Source:
+    """Read config, catalog and state named on the command line and build the source from them."""
+    config_path = AirbyteEntrypoint.extract_config(args)
+    catalog_path = AirbyteEntrypoint.extract_catalog(args)
+    state_path = AirbyteEntrypoint.extract_state(args)
+    config = Source.read_config(config_path) if config_path else None
+    catalog = Source.read_catalog(catalog_path) if catalog_path else None
+    state = Source.read_state(state_path) if state_path else []
+    return source_class(catalog=catalog, config=config, state=state, config_path=config_path)
+
+
+def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] = None) -> None:
+    """Console entrypoint: ``source-x spec|check|discover|read --config ... [--catalog ...] [--state ...]``.
+
+    A config, catalog or state file that cannot be read becomes an Airbyte ``config_error`` trace, not a traceback.
+    """
+    args = sys.argv[1:] if args is None else args
+    try:
+        source = build_source(source_class, args)
+    except (OSError, ValueError, json.JSONDecodeError) as error:
+        print(
+            _config_error(
+                f"Could not read the files given on the command line: {error}. "
+                "Check that --config, --catalog and --state point to readable JSON files.",
+                traceback.format_exc(),
+            )
+        )
+        sys.exit(1)
+    launch(source, args)

@@ -1,0 +1,28 @@
+"""``python -m tests.sandbox [--port 8765] [--prefix /proxy] [--records 1000] [--rate-limit N]``: serve until killed.
+
+Prints one line, ``SANDBOX_URL=http://127.0.0.1:PORT[/prefix]``, once it listens.
+"""
+
+import argparse
+import sys
+
+from tests.sandbox.server import Sandbox
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--records", type=int, default=1000, help="records per stream and vendor")
+    parser.add_argument("--rate-limit", type=int, default=100_000, help="requests per window before 429")
+    args = parser.parse_args()
+    sandbox = Sandbox(port=args.port, prefix=args.prefix, records=args.records, rate_limit=args.rate_limit)
+    print(f"SANDBOX_URL={sandbox.url}", flush=True)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
