@@ -1,7 +1,8 @@
 """One retry and error policy for every connector, with messages a user can act on.
 
 ``VendorErrorHandler`` extends the CDK's ``DefaultErrorHandler``. A connector's own ``response_filters`` (for
-example "401 with `not enabled` in the body means the API is not switched on") are tried first; then:
+example "an error whose message says `not enabled` means the API is not switched on") are tried first on every
+non-2xx answer; then:
 
 ===================  ==========================================================================================
 answer               what happens
@@ -93,9 +94,8 @@ class VendorErrorHandler(DefaultErrorHandler):
         self, response_or_exception: Optional[Union[requests.Response, Exception]] = None
     ) -> ErrorResolution:
         if isinstance(response_or_exception, requests.Response) and response_or_exception.ok:
-            # Vendor filters may still claim a 2xx (e.g. an error status inside the body).
-            resolution = self._vendor_filters(response_or_exception)
-            return resolution or self._parse_success(response_or_exception)
+            # Vendor filters apply to failures only: evaluating them on every page would cost a second JSON parse.
+            return self._parse_success(response_or_exception)
         resolution = self._vendor_filters(response_or_exception)
         if resolution:
             return resolution

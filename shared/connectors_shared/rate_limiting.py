@@ -30,6 +30,11 @@ from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, AbstractCal
 
 logger = logging.getLogger("airbyte")
 
+def _sleep(seconds: float) -> None:
+    """Module-level so that tests can replace it (see ``connectors_shared.testing.no_waiting``)."""
+    time.sleep(seconds)
+
+
 # Longest wait we accept from a header; a larger value is more likely a misread unit than a real reset.
 MAX_RESET_SECONDS = 3600.0
 
@@ -66,7 +71,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
         status_codes_for_ratelimit_hit: Iterable[int] = (429,),
         fallback_wait_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Optional[Callable[[float], None]] = None,
     ) -> None:
         self._remaining_header = remaining_header
         self._reset_header = reset_header
@@ -92,7 +97,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
         if wait > 0:
             logger.info(f"Rate limit reached: pausing {wait:.1f} s until the API's window resets.")
             self.total_wait_seconds += wait
-            self._sleep(wait)
+            (self._sleep or _sleep)(wait)
 
     def update_from_response(self, request: Any, response: Any) -> None:
         if not isinstance(response, requests.Response):
