@@ -1,0 +1,232 @@
+"""Leadway CRM / LeadConnector payments API emulator (see ../shared/api-reference/leadway-orders.txt and NOTES.md).
+
+- ``GET /payments/orders|/payments/transactions|/payments/subscriptions?altId&startAt&endAt&limit&offset`` and
+  ``GET /payments/coupon/list?altId&altType&limit&offset``: answers ``{data, totalCount}`` (coupons add ``traceId``).
+  ``startAt``/``endAt`` (YYYY-MM-DD, both days included, UTC) filter on ``createdAt``; either may be left out.
+  ``limit`` defaults to 10 (coupons 100) and may not exceed ``MAX_LIMIT``: a larger one gets the documented 422
+  ``{statusCode, message: [...], error}``. ``altType=location`` is required everywhere but on orders.
+- Headers: ``Authorization: Bearer VALID_TOKEN`` (anything else: the documented 401 "Invalid token"),
+  ``Version: 2021-07-28`` (missing: 400), ``altId`` must be ``LOCATION_ID`` (else 403, as for a token issued for
+  another location).
+- ``X-RateLimit-Max/Remaining/Interval-Milliseconds`` on every answer; 429 once the 10-second window is spent.
+- Numbers and booleans come as strings (``"amount": "100"``, ``"liveMode": "false"``) as in the vendor's example;
+  every 50th order has ``"totalProducts": "n/a"`` (does not convert) and records carry undeclared fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Dict, Tuple
+
+from tests.sandbox.common import UTC, RateWindow, Timeline, parse_day
+from tests.sandbox.server import Request, Response, Vendor
+
+VALID_TOKEN = "sandbox-leadway-token"
+LOCATION_ID = "sandboxLocation01"
+API_VERSION = "2021-07-28"
+MAX_LIMIT = 100
+WINDOW_SECONDS = 10
+DATA_START = dt.datetime(2024, 1, 1, tzinfo=UTC)
+DATA_END = dt.datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def order(i: int, at: dt.datetime) -> Dict[str, Any]:
+    amount = 20 + i % 180
+    return {
+        "_id": f"ord{i:021d}",
+        "altId": LOCATION_ID,
+        "altType": "location",
+        "contactId": f"contact{i // 2:012d}",
+        "contactName": f"Contact {i // 2}",
+        "contactEmail": f"contact{i // 2}@example.com",
+        "currency": "USD",
+        "amount": str(amount),
+        "subtotal": str(amount + 10),
+        "discount": "10",
+        "status": "completed" if i % 4 else "refunded",
+        "liveMode": "false" if i % 10 == 0 else "true",
+        "totalProducts": "n/a" if i % 50 == 0 else str(1 + i % 5),
+        "sourceType": "funnel",
+        "sourceName": "onestep",
+        "sourceId": f"funnel{i % 7}",
+        "sourceMeta": {"domain": "app.leadwaycrm.com", "pageId": f"page{i % 3}"},
+        "couponCode": "100PER" if i % 9 == 0 else None,
+        "createdAt": _iso(at),
+        "updatedAt": _iso(at + dt.timedelta(hours=1)),
+        "sourceSubType": "one_step_order_form",
+        "fulfillmentStatus": "unfulfilled",
+        "onetimeProducts": "1",
+        "recurringProducts": "0",
+        "createdBy": "user123",
+        "trackingId": f"trk-{i}",  # not in the spec: must reach the destination untouched
+    }
+
+
+def transaction(i: int, at: dt.datetime) -> Dict[str, Any]:
+    return {
+        "_id": f"txn{i:021d}",
+        "altId": LOCATION_ID,
+        "altType": "location",
+        "contactId": f"contact{i // 2:012d}",
+        "contactName": f"Contact {i // 2}",
+        "contactEmail": f"contact{i // 2}@example.com",
+        "currency": "USD",
+        "amount": f"{20 + i % 180}.50",
+        "status": "succeeded",
+        "liveMode": "true",
+        "entityType": "order",
+        "entityId": f"ord{i:021d}",
+        "entitySourceType": "funnel",
+        "entitySourceName": "onestep",
+        "entitySourceId": f"funnel{i % 7}",
+        "entitySourceMeta": {"domain": "app.leadwaycrm.com"},
+        "subscriptionId": f"sub{i % 40:021d}" if i % 3 == 0 else None,
+        "chargeId": f"ch_{i}",
+        "chargeSnapshot": {"status": "succeeded", "amount": 2050},
+        "paymentProviderType": "stripe",
+        "paymentProviderConnectedAccount": "acct_1",
+        "ipAddress": "203.0.113.7",
+        "createdAt": _iso(at),
+        "updatedAt": _iso(at),
+        "amountRefunded": "0",
+        "paymentMethod": {"card": {"brand": "visa", "last4": "4242"}},
+        "fulfilledAt": _iso(at),
+        "createdBy": "user123",
+    }
+
+
+def subscription(i: int, at: dt.datetime) -> Dict[str, Any]:
+    return {
+        "_id": f"sub{i:021d}",
+        "altId": LOCATION_ID,
+        "altType": "location",
+        "contactId": f"contact{i:012d}",
+        "contactName": f"Contact {i}",
+        "contactEmail": f"contact{i}@example.com",
+        "currency": "USD",
+        "amount": "49",
+        "status": "active" if i % 5 else "canceled",
+        "liveMode": "true",
+        "entityType": "order",
+        "entityId": f"ord{i:021d}",
+        "entitySourceType": "funnel",
+        "entitySourceName": "onestep",
+        "entitySourceId": f"funnel{i % 7}",
+        "entitySourceMeta": {"domain": "app.leadwaycrm.com"},
+        "subscriptionId": f"sub_{i}",
+        "subscriptionSnapshot": {"interval": "month", "trial_end": None},
+        "paymentProviderType": "stripe",
+        "paymentProviderConnectedAccount": "acct_1",
+        "ipAddress": "203.0.113.7",
+        "createdAt": _iso(at),
+        "updatedAt": _iso(at),
+        "createdBy": "user123",
+    }
+
+
+def coupon(i: int, at: dt.datetime) -> Dict[str, Any]:
+    return {
+        "_id": f"cpn{i:021d}",
+        "usageCount": str(i % 13),
+        "limitPerCustomer": "1",
+        "altId": LOCATION_ID,
+        "altType": "location",
+        "name": f"Coupon {i}",
+        "code": f"SAVE{i}",
+        "discountType": "percentage" if i % 2 else "amount",
+        "discountValue": str(5 + i % 20),
+        "status": "active",
+        "startDate": _iso(at),
+        "endDate": None,
+        "applyToFuturePayments": "false",
+        "applyToFuturePaymentsConfig": {"type": "fixed", "duration": "3", "durationType": "months"},
+        "userId": "user123",
+        "createdAt": _iso(at),
+        "updatedAt": _iso(at),
+    }
+
+
+STREAMS: Dict[str, Tuple[Callable[[int, dt.datetime], Dict[str, Any]], float, bool, bool]] = {
+    # endpoint: (record builder, records per configured `records`, dated by startAt/endAt, altType required)
+    "/payments/orders": (order, 1, True, False),
+    "/payments/transactions": (transaction, 1, True, True),
+    "/payments/subscriptions": (subscription, 0.2, True, True),
+    "/payments/coupon/list": (coupon, 0.05, False, True),
+}
+
+
+def _unprocessable(*messages: str) -> Response:
+    return Response(422, {"statusCode": 422, "message": list(messages), "error": "Unprocessable Entity"})
+
+
+class Leadway(Vendor):
+    name = "leadway"
+
+    def __init__(self, records: int = 1000, rate_limit: int = 100_000) -> None:
+        super().__init__(records=records, rate_limit=rate_limit)
+        self.window = RateWindow(limit=rate_limit, seconds=WINDOW_SECONDS)
+        self.timelines = {
+            path: Timeline(max(int(records * factor), 1), DATA_START, DATA_END)
+            for path, (_, factor, _, _) in STREAMS.items()
+        }
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {VALID_TOKEN}":
+            return Response(401, {"statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized"})
+        allowed, remaining, _ = self.window.take(VALID_TOKEN)
+        headers = {
+            "X-RateLimit-Max": str(self.window.limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Interval-Milliseconds": str(WINDOW_SECONDS * 1000),
+        }
+        if not allowed:
+            return Response(429, {"statusCode": 429, "message": "Too many requests"}, headers)
+        response = self._list(request)
+        response.headers.update(headers)
+        return response
+
+    def _list(self, request: Request) -> Response:
+        if request.headers.get("version") != API_VERSION:
+            return Response(400, {"statusCode": 400, "message": "version header was not found"})
+        if request.path not in STREAMS:
+            return Response(404, {"statusCode": 404, "message": f"Cannot GET {request.path}", "error": "Not Found"})
+        build, _, dated, needs_alt_type = STREAMS[request.path]
+        alt_id = request.arg("altId")
+        if not alt_id:
+            return _unprocessable("altId should not be empty", "altId must be a string")
+        if needs_alt_type and request.arg("altType") != "location":
+            return _unprocessable("altType must be one of the following values: location")
+        if alt_id != LOCATION_ID:
+            return Response(403, {"statusCode": 403, "message": "The token does not have access to this location."})
+        try:
+            limit = int(request.arg("limit", "100" if request.path.endswith("/list") else "10"))
+            offset = int(request.arg("offset", "0"))
+        except ValueError:
+            return _unprocessable("limit must be a number", "offset must be a number")
+        if limit > MAX_LIMIT:
+            return _unprocessable(f"limit must not be greater than {MAX_LIMIT}")
+        if limit < 1 or offset < 0:
+            return _unprocessable("limit must not be less than 1", "offset must not be less than 0")
+        timeline = self.timelines[request.path]
+        matching = range(len(timeline))
+        if dated:
+            try:
+                first = parse_day(request.arg("startAt")) if request.arg("startAt") else DATA_START.date()
+                last = parse_day(request.arg("endAt")) if request.arg("endAt") else DATA_END.date()
+            except ValueError:
+                return _unprocessable("startAt must be a valid date", "endAt must be a valid date")
+            matching = timeline.between(first, last)
+        start = matching.start + offset
+        stop = min(start + limit, matching.stop)
+        data = [build(i, timeline.at(i)) for i in range(start, stop)]
+        body: Dict[str, Any] = {"data": data, "totalCount": len(matching)}
+        if request.path.endswith("/list"):
+            body["traceId"] = "sandbox-trace"
+        return Response(200, body)
+
+
+VENDOR_CLASS = Leadway
