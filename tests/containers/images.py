@@ -1,0 +1,214 @@
+"""Build and run the connectors' OCI images with Docker when an engine answers, otherwise with Debian's podman.
+
+``python -m tests.containers.images build [source-x ...]`` (or ``bash tests/containers/build_images.sh``) builds
+``airbyte/source-<name>:<version>`` for every connector folder that has a ``pyproject.toml`` and a ``Dockerfile``.
+Folders still without a ``pyproject.toml`` (a connector being started) are skipped with a note.
+
+Builds never reach Docker Hub or PyPI from inside the image:
+
+- the wheels of every connector's dependencies are ``pip download``-ed on the host into ``.images/wheels`` (git-ignored),
+  pinned to the versions of the repository's ``.venv`` so that an image runs exactly the code the tests ran, and the
+  Dockerfile installs them with ``--no-index --find-links``;
+- with podman, ``BASE_IMAGE`` is the local stand-in for Airbyte's Python connector base image made by
+  ``tests/containers/setup_host.sh`` (debootstrap + ``podman import``); with Docker it stays the Dockerfile's default,
+  Airbyte's own ``docker.io/airbyte/python-connector-base``. ``BASE_IMAGE=...`` in the environment overrides both.
+
+Podman is always called as ``podman --runtime runc`` (crun is not what Debian's podman finds inside our sandbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+WHEELS = REPO / ".images" / "wheels"
+LOCAL_BASE_IMAGE = os.environ.get("LOCAL_BASE_IMAGE", "localhost/airbyte-python-connector-base-local:bookworm")
+MAIN_VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class ConnectorImage:
+    """One connector folder and the image it builds: ``airbyte/source-<name>:<pyproject version>``."""
+
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def version(self) -> str:
+        return tomllib.loads((self.folder / "pyproject.toml").read_text())["project"]["version"]
+
+    @property
+    def repository(self) -> str:
+        return f"airbyte/{self.name}"
+
+    @property
+    def tag(self) -> str:
+        return f"{self.repository}:{self.version}"
+
+
+def connector_images(names: Sequence[str] = ()) -> List[ConnectorImage]:
+    """Every ``source-*`` folder with a ``pyproject.toml`` (or just the named ones), in name order."""
+    found = []
+    for folder in sorted(REPO.glob("source-*")):
+        if names and folder.name not in names:
+            continue
+        if not (folder / "pyproject.toml").exists():
+            print(f"images: skipping {folder.name}: no pyproject.toml yet", file=sys.stderr)
+            continue
+        found.append(ConnectorImage(folder))
+    return found
+
+
+class Engine:
+    """The container engine's command line: ``docker`` if its daemon answers, else ``podman --runtime runc``."""
+
+    def __init__(self, command: List[str]) -> None:
+        self.command = command
+
+    @property
+    def is_podman(self) -> bool:
+        return "podman" in Path(self.command[0]).name
+
+    @classmethod
+    def detect(cls) -> "Engine":
+        forced = os.environ.get("CONTAINER_ENGINE")
+        if forced in (None, "", "docker") and shutil.which("docker"):
+            if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+                return cls(["docker"])
+            if forced == "docker":
+                raise EngineMissing("CONTAINER_ENGINE=docker but `docker info` finds no running Docker engine")
+        if shutil.which("podman"):
+            return cls(["podman", "--runtime", "runc"])
+        raise EngineMissing(
+            "no container engine: no Docker daemon answers and podman is not installed. "
+            "Run `bash tests/containers/setup_host.sh` (Debian, as root) first."
+        )
+
+    def base_image(self) -> Optional[str]:
+        """The BASE_IMAGE build argument to pass, or None for the Dockerfile's default (Airbyte's own base image)."""
+        if os.environ.get("BASE_IMAGE"):
+            return os.environ["BASE_IMAGE"]
+        if self.is_podman:
+            if subprocess.run(self.command + ["image", "exists", LOCAL_BASE_IMAGE]).returncode != 0:
+                raise EngineMissing(
+                    f"the local base image {LOCAL_BASE_IMAGE} is missing: run `bash tests/containers/setup_host.sh`"
+                )
+            return LOCAL_BASE_IMAGE
+        return None
+
+    def build(self, image: ConnectorImage, base_image: Optional[str]) -> None:
+        argv = self.command + [
+            "build",
+            "--file", str(image.folder / "Dockerfile"),
+            "--tag", image.tag,
+            "--build-arg", "PIP_OFFLINE=1",
+            # Nothing in the build may fetch anything: the wheels and the base image are already here.
+            "--network", "none",
+        ]
+        if base_image:
+            argv += ["--build-arg", f"BASE_IMAGE={base_image}"]
+        if self.is_podman:
+            argv += ["--pull=never"]
+        subprocess.run(argv + [str(REPO)], check=True)
+
+    def run_argv(self, image: str, args: Sequence[str], mounts: Dict[str, str] = {}) -> List[str]:
+        """``<engine> run --rm --network host -v host:container:ro ... image args`` (the sandbox is on 127.0.0.1)."""
+        argv = self.command + ["run", "--rm", "-i", "--network", "host"]
+        for host, container in mounts.items():
+            argv += ["-v", f"{host}:{container}:ro"]
+        return argv + [image] + list(args)
+
+    def inspect_labels(self, image: str) -> Dict[str, str]:
+        import json
+
+        out = subprocess.run(self.command + ["image", "inspect", image], capture_output=True, text=True, check=True)
+        info = json.loads(out.stdout)[0]
+        return (info.get("Config") or {}).get("Labels") or info.get("Labels") or {}
+
+    def inspect_env(self, image: str) -> List[str]:
+        import json
+
+        out = subprocess.run(self.command + ["image", "inspect", image], capture_output=True, text=True, check=True)
+        return (json.loads(out.stdout)[0].get("Config") or {}).get("Env") or []
+
+
+class EngineMissing(RuntimeError):
+    """No usable container engine or base image on this host."""
+
+
+def download_wheels(images: Sequence[ConnectorImage]) -> None:
+    """Fill ``.images/wheels`` with every dependency of ``shared`` and the connectors, pinned to ``.venv``'s versions.
+
+    Running on a host with the images' Python (3.11, x86_64 glibc) lets plain ``pip download`` pick wheels that install
+    in the image; setuptools is added because the Dockerfile builds ``shared`` and the connector from source offline.
+    """
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    python = str(MAIN_VENV_PYTHON if MAIN_VENV_PYTHON.exists() else sys.executable)
+    pins = subprocess.run(
+        [python, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
+    ).stdout
+    constraints = WHEELS.parent / "constraints.txt"
+    constraints.write_text("".join(line + "\n" for line in pins.splitlines() if "==" in line and "@" not in line))
+    argv = [
+        python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+        "--dest", str(WHEELS), "--find-links", str(WHEELS), "--constraint", str(constraints),
+        "setuptools>=68", "wheel", str(REPO / "shared"),
+    ] + [str(image.folder) for image in images]
+    subprocess.run(argv, check=True, stderr=subprocess.DEVNULL if os.environ.get("CI") else None)
+
+
+def build(names: Sequence[str] = ()) -> List[ConnectorImage]:
+    """Download the wheels once, then build each connector's image. Returns the images built."""
+    images = [image for image in connector_images(names) if _has_dockerfile(image)]
+    if not images:
+        return []
+    engine = Engine.detect()
+    base = engine.base_image()
+    started = time.monotonic()
+    download_wheels(images)
+    print(f"images: wheels ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    for image in images:
+        started = time.monotonic()
+        engine.build(image, base)
+        print(f"images: built {image.tag} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return images
+
+
+def _has_dockerfile(image: ConnectorImage) -> bool:
+    if (image.folder / "Dockerfile").exists():
+        return True
+    print(
+        f"images: skipping {image.name}: no Dockerfile (run `python -m tests.containers.scaffold {image.name}`)",
+        file=sys.stderr,
+    )
+    return False
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build_parser = sub.add_parser("build", help="build the images (all connectors unless named)")
+    build_parser.add_argument("connectors", nargs="*", help="e.g. source-wickedreports")
+    args = parser.parse_args(argv)
+    try:
+        built = build(args.connectors)
+    except EngineMissing as error:
+        sys.exit(f"images: {error}")
+    for image in built:
+        print(image.tag)
+
+
+if __name__ == "__main__":
+    main()

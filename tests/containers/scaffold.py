@@ -1,0 +1,213 @@
+"""Write each connector's ``Dockerfile``, ``metadata.yaml`` and the README section on running it in Airbyte OSS.
+
+``.venv/bin/python -m tests.containers.scaffold [source-x ...]`` (all connector folders with a ``pyproject.toml`` when
+none is named). Everything is derived from files the connector already has, so a new connector needs nothing else:
+
+- the image name and tag from ``pyproject.toml`` (``airbyte/source-<name>:<version>``);
+- ``name``, ``documentationUrl`` and ``allowedHosts`` from ``manifest.yaml`` (the spec's title and documentation_url,
+  and the hosts of the requesters' default URLs);
+- ``definitionId`` is a UUID derived from the connector's name, so it never changes between runs; an id already in
+  ``metadata.yaml`` is kept (Airbyte identifies a connector by it once it is registered).
+
+Re-running is safe: files are rewritten from the templates and the README section (between its markers) is replaced,
+the rest of the README untouched. ``tests/test_container_files.py`` checks the result for every connector.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Sequence
+
+import yaml
+
+from tests.containers.images import ConnectorImage, connector_images
+
+# Airbyte's Python connector base image (Python 3.11, Debian bookworm), pinned by digest as Airbyte's registry does.
+AIRBYTE_BASE_IMAGE = (
+    "docker.io/airbyte/python-connector-base:4.0.0"
+    "@sha256:d9894b6895923b379f3006fa251147806919c62b7d9021b5cd125bb67d7bbe22"
+)
+DEFINITION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://airbyte.com/connectors/custom")
+README_START = "<!-- airbyte-oss-image:start (written by tests/containers/scaffold.py) -->"
+README_END = "<!-- airbyte-oss-image:end -->"
+# Hosts that appear in manifests but are documentation, not the API.
+NOT_API_HOSTS = {"github.com", "docs.airbyte.com", "json-schema.org"}
+
+DOCKERFILE = """\
+# syntax=docker/dockerfile:1
+# {name} for Airbyte OSS. Build from the repository root, since the image also installs ../shared:
+#   bash tests/containers/build_images.sh {name}                   (offline: local wheels, Docker or podman)
+#   mkdir -p .images/wheels && docker build -f {name}/Dockerfile -t {tag} .   (with internet access)
+# Written by tests/containers/scaffold.py; edit the template there, not this copy.
+ARG BASE_IMAGE={base_image}
+FROM ${{BASE_IMAGE}}
+
+# 1 = install from .images/wheels only (build_images.sh downloads them on the host); 0 = PyPI may fill the gaps.
+ARG PIP_OFFLINE=0
+
+USER root
+WORKDIR /airbyte/integration_code
+COPY {name}/ ./
+# shared and the wheels are bind-mounted, not copied: only the installed packages end up in the image.
+RUN --mount=type=bind,source=shared,target=/tmp/shared,rw \\
+    --mount=type=bind,source=.images/wheels,target=/tmp/wheels \\
+    if [ "$PIP_OFFLINE" = 1 ]; then index=--no-index; else index=; fi \\
+    && python -m pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore $index \\
+       --find-links /tmp/wheels /tmp/shared . \\
+    && rm -rf build ./*.egg-info \\
+    && {script} spec > /dev/null
+
+USER airbyte
+ENV AIRBYTE_ENTRYPOINT="python /airbyte/integration_code/main.py"
+ENTRYPOINT ["python", "/airbyte/integration_code/main.py"]
+
+LABEL io.airbyte.name={repository}
+LABEL io.airbyte.version={version}
+"""
+
+README_SECTION = """\
+{start}
+## Run it in Airbyte OSS (Docker image)
+
+Build the image from the repository root (offline: wheels are downloaded on the host first, and podman with a local
+base image is used when no Docker engine runs; `bash tests/containers/setup_host.sh` prepares such a host):
+
+```bash
+bash tests/containers/build_images.sh {name}      # builds {tag}
+```
+
+The image follows Airbyte's conventions (`AIRBYTE_ENTRYPOINT`, `io.airbyte.name` / `io.airbyte.version` labels), so
+it runs like any Airbyte source, with config files mounted read-only:
+
+```bash
+docker run --rm {tag} spec
+docker run --rm -v $PWD/secrets:/secrets:ro {tag} check --config /secrets/config.json
+docker run --rm -v $PWD/secrets:/secrets:ro {tag} discover --config /secrets/config.json
+docker run --rm -v $PWD/secrets:/secrets:ro -v $PWD/integration_tests:/catalogs:ro {tag} \\
+  read --config /secrets/config.json --catalog /catalogs/configured_catalog.json
+```
+
+To add it to Airbyte OSS as a custom connector: make the image available to Airbyte (push it to a registry Airbyte
+can pull from, or for a local abctl install `kind load docker-image {tag} --name airbyte-abctl`), then in the
+Airbyte UI open **Settings → Sources → + New connector → Add a new Docker connector** and enter
+name `{title}`, Docker repository `{repository}`, Docker image tag `{version}` and documentation URL
+`{documentation_url}`. `metadata.yaml` next to this README carries the registry fields (definitionId
+`{definition_id}`, allowedHosts, release stage).
+{end}
+"""
+
+
+def manifest_of(image: ConnectorImage) -> Dict[str, Any]:
+    package = image.name.replace("-", "_")
+    return yaml.safe_load((image.folder / package / "manifest.yaml").read_text())
+
+
+def _requester_urls(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "HttpRequester":
+            for key in ("url", "url_base"):
+                if isinstance(node.get(key), str):
+                    yield node[key]
+        for value in node.values():
+            yield from _requester_urls(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _requester_urls(value)
+
+
+def allowed_hosts(manifest: Dict[str, Any]) -> List[str]:
+    """The hosts of the API URLs written in the manifest's requesters (a config base_url override is for tests)."""
+    hosts = []
+    for url in _requester_urls(manifest):
+        for host in re.findall(r"https://([A-Za-z0-9.-]+)", url):
+            if host not in NOT_API_HOSTS and host not in hosts:
+                hosts.append(host)
+    return hosts
+
+
+def metadata(image: ConnectorImage, manifest: Dict[str, Any], definition_id: str) -> Dict[str, Any]:
+    spec = manifest["spec"]
+    hosts = allowed_hosts(manifest)
+    if not hosts:
+        raise SystemExit(f"scaffold: no https:// API URL in {image.name}'s requester url: cannot set allowedHosts")
+    return {
+        "data": {
+            "allowedHosts": {"hosts": hosts},
+            "connectorBuildOptions": {"baseImage": AIRBYTE_BASE_IMAGE},
+            "connectorSubtype": "api",
+            "connectorType": "source",
+            "definitionId": definition_id,
+            "dockerImageTag": image.version,
+            "dockerRepository": image.repository,
+            "documentationUrl": spec["documentation_url"],
+            "githubIssueLabel": image.name,
+            "license": "MIT",
+            "name": spec["connection_specification"]["title"],
+            "registryOverrides": {"cloud": {"enabled": False}, "oss": {"enabled": True}},
+            "releaseStage": "alpha",
+            "supportLevel": "community",
+            "tags": ["language:python", "cdk:low-code"],
+        },
+        "metadataSpecVersion": "1.0",
+    }
+
+
+def definition_id(image: ConnectorImage) -> str:
+    path = image.folder / "metadata.yaml"
+    if path.exists():
+        existing = (yaml.safe_load(path.read_text()) or {}).get("data", {}).get("definitionId")
+        if existing:
+            return existing
+    return str(uuid.uuid5(DEFINITION_NAMESPACE, image.name))
+
+
+def console_script(image: ConnectorImage) -> str:
+    import tomllib
+
+    scripts = tomllib.loads((image.folder / "pyproject.toml").read_text())["project"].get("scripts", {})
+    return next(iter(scripts)) if scripts else "python /airbyte/integration_code/main.py"
+
+
+def write(image: ConnectorImage) -> None:
+    manifest = manifest_of(image)
+    meta = metadata(image, manifest, definition_id(image))
+    (image.folder / "Dockerfile").write_text(
+        DOCKERFILE.format(
+            name=image.name, tag=image.tag, repository=image.repository, version=image.version,
+            base_image=AIRBYTE_BASE_IMAGE, script=console_script(image),
+        )
+    )
+    (image.folder / "metadata.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    section = README_SECTION.format(
+        start=README_START, end=README_END, name=image.name, tag=image.tag, repository=image.repository,
+        version=image.version, title=meta["data"]["name"], documentation_url=meta["data"]["documentationUrl"],
+        definition_id=meta["data"]["definitionId"],
+    )
+    readme = image.folder / "README.md"
+    text = readme.read_text() if readme.exists() else f"# {meta['data']['name']} source\n"
+    if README_START in text and README_END in text:
+        before, rest = text.split(README_START, 1)
+        text = before + section.rstrip("\n") + rest.split(README_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text)
+    print(f"scaffold: {image.name}: Dockerfile, metadata.yaml, README section ({image.tag})")
+
+
+def main(names: Sequence[str]) -> None:
+    for image in connector_images(names):
+        if not (image.folder / image.name.replace("-", "_") / "manifest.yaml").exists():
+            print(f"scaffold: skipping {image.name}: no manifest.yaml yet", file=sys.stderr)
+            continue
+        try:
+            write(image)
+        except (yaml.YAMLError, KeyError) as error:
+            # A connector being written may have a half-finished manifest: the others still get their files.
+            print(f"scaffold: skipping {image.name}: its manifest is not readable yet ({error!r:.200})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
