@@ -1,0 +1,110 @@
+"""Config, request and response builders for the Leadway unit tests.
+
+Requests are matched on their exact query string (``complete_qs``), so every mock is also an assertion about
+the parameters the connector sends; a request nobody registered fails the test. Windows end today (UTC): dates are
+built relative to today with ``days_ago``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlencode
+
+ACCESS_TOKEN = "lw-secret-token-7c1e"
+LOCATION_ID = "loc3SwdhCu3svxI8AKs"
+BASE_URL = "https://services.leadconnectorhq.com"
+
+
+def days_ago(days: int) -> str:
+    return (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)).isoformat()
+
+
+TODAY = days_ago(0)
+START = days_ago(10)  # one window, START..TODAY
+
+
+def config(**overrides: Any) -> Dict[str, Any]:
+    values = {"access_token": ACCESS_TOKEN, "location_id": LOCATION_ID, "start_date": START}
+    values.update(overrides)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+class LeadwayRequest:
+    """``LeadwayRequest.orders().window(START, TODAY).page(100).url`` -> the exact URL the connector must call."""
+
+    def __init__(self, endpoint: str, alt_type: bool, base_url: str = BASE_URL) -> None:
+        self._endpoint = endpoint
+        self._base_url = base_url.rstrip("/")
+        self._params: Dict[str, Any] = {"altId": LOCATION_ID, "limit": 100, "offset": 0}
+        if alt_type:
+            self._params["altType"] = "location"
+
+    @classmethod
+    def orders(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
+        return cls("payments/orders", alt_type=False, base_url=base_url)
+
+    @classmethod
+    def transactions(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
+        return cls("payments/transactions", alt_type=True, base_url=base_url)
+
+    @classmethod
+    def subscriptions(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
+        return cls("payments/subscriptions", alt_type=True, base_url=base_url)
+
+    @classmethod
+    def coupons(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
+        return cls("payments/coupon/list", alt_type=True, base_url=base_url)
+
+    def window(self, first: str, last: str) -> "LeadwayRequest":
+        self._params.update({"startAt": first, "endAt": last})
+        return self
+
+    def page(self, offset: int, limit: int = 100) -> "LeadwayRequest":
+        self._params.update({"offset": offset, "limit": limit})
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"{self._base_url}/{self._endpoint}?{urlencode(self._params)}"
+
+
+def page(data: List[Dict[str, Any]], total: Optional[int] = None) -> Dict[str, Any]:
+    """A list answer; ``totalCount`` defaults to the records on this page (a single, last page)."""
+    return {"data": data, "totalCount": len(data) if total is None else total}
+
+
+def order(id_: str, created_at: str = None, **extra: Any) -> Dict[str, Any]:
+    """An order as the vendor's example shows it: numbers and booleans as strings."""
+    created_at = created_at or f"{START}T10:23:36.515Z"
+    return {"_id": id_, "altId": LOCATION_ID, "altType": "location", "status": "completed", "sourceType": "funnel",
+            "amount": "100", "subtotal": "100", "discount": "10", "liveMode": "false", "totalProducts": "5",
+            "createdAt": created_at, "updatedAt": created_at, **extra}
+
+
+def transaction(id_: str, created_at: str = None, **extra: Any) -> Dict[str, Any]:
+    created_at = created_at or f"{START}T10:00:00.000Z"
+    return {"_id": id_, "altId": LOCATION_ID, "altType": "location", "status": "succeeded", "amount": "49.5",
+            "liveMode": "true", "entitySourceType": "funnel", "createdAt": created_at, "updatedAt": created_at,
+            "fulfilledAt": created_at, **extra}
+
+
+def subscription(id_: str, created_at: str = None, **extra: Any) -> Dict[str, Any]:
+    created_at = created_at or f"{START}T10:00:00.000Z"
+    return {"_id": id_, "altId": LOCATION_ID, "altType": "location", "status": "active", "amount": "49",
+            "liveMode": "true", "entitySourceType": "funnel", "createdAt": created_at, "updatedAt": created_at, **extra}
+
+
+def coupon(id_: str, **extra: Any) -> Dict[str, Any]:
+    return {"_id": id_, "usageCount": "3", "limitPerCustomer": "1", "altId": LOCATION_ID, "altType": "location",
+            "name": "Spring", "code": "SPRING10", "discountType": "percentage", "discountValue": "10",
+            "status": "active", "startDate": "2024-03-01T00:00:00.000Z", "applyToFuturePayments": "false",
+            "applyToFuturePaymentsConfig": {"type": "fixed", "duration": "3", "durationType": "months"},
+            "createdAt": "2024-03-01T00:00:00.000Z", "updatedAt": "2024-03-01T00:00:00.000Z", **extra}
+
+
+def error(status: int, message: Any, error_name: Optional[str] = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"statusCode": status, "message": message}
+    if error_name:
+        body["error"] = error_name
+    return body
