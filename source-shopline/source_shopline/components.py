@@ -1,0 +1,181 @@
+"""SHOPLINE-specific components: a keyset cursor kept per partition, and error messages that quote the path.
+
+Both are generic (nothing in them knows SHOPLINE) and could move to ``connectors_shared``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional
+
+import requests
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
+from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
+from airbyte_cdk.sources.types import Record, StreamSlice
+
+from connectors_shared.error_handling import VendorErrorHandler
+
+# The slice key under which a partition's saved keyset value reaches the requester.
+PREVIOUS_ID = "previous_id"
+
+
+class KeysetPartitionCursor(Cursor):
+    """Incremental state for keyset-paged partitions: the last id read in each partition.
+
+    SHOPLINE pages a campaign's orders by ``previous_id`` (the ``last_id`` of the answer before), oldest first. The
+    id of the last order read is therefore a complete bookmark: the next sync asks for ``previous_id=<that id>`` and
+    gets only newer orders. The CDK's declarative cursors are datetime or integer based and refuse partitions with
+    an integer cursor, hence this one.
+
+    Each slice is a partition of the wrapped router plus ``cursor_slice={"previous_id": <saved id>}`` once the
+    partition has state. State is written when a partition finishes (a partition that fails keeps its old value,
+    so the next sync re-reads it from there)::
+
+        {"states": [{"partition": {"affiliate_campaign_id": "c1"}, "cursor": {"id": "6386cd0b31b641004798fb00"}}]}
+    """
+
+    def __init__(
+        self,
+        stream_name: str,
+        partition_router: Any,
+        partition_field: str,
+        cursor_field: str,
+        stream_state: Optional[Mapping[str, Any]],
+        message_repository: MessageRepository,
+        connector_state_manager: ConnectorStateManager,
+    ) -> None:
+        self._stream_name = stream_name
+        self._partition_router = partition_router
+        self._partition_field = partition_field
+        self.cursor_field = CursorField(cursor_field)
+        self._message_repository = message_repository
+        self._connector_state_manager = connector_state_manager
+        self._lock = threading.Lock()
+        self._last_ids: Dict[str, str] = self._parse_state(stream_state or {})
+        self._seen: Dict[str, str] = {}  # last id read per partition still running
+
+    def _parse_state(self, stream_state: Mapping[str, Any]) -> Dict[str, str]:
+        last_ids: Dict[str, str] = {}
+        for entry in stream_state.get("states") or []:
+            key = (entry.get("partition") or {}).get(self._partition_field)
+            value = (entry.get("cursor") or {}).get(self.cursor_field.cursor_field_key)
+            if key is not None and value not in (None, ""):
+                last_ids[str(key)] = str(value)
+        return last_ids
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        with self._lock:
+            return {
+                "states": [
+                    {"partition": {self._partition_field: key}, "cursor": {self.cursor_field.cursor_field_key: value}}
+                    for key, value in sorted(self._last_ids.items())
+                ]
+            }
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for partition in self._partition_router.stream_slices():
+            key = partition.partition.get(self._partition_field)
+            previous = self._last_ids.get(str(key)) if key is not None else None
+            yield StreamSlice(
+                partition=partition.partition,
+                cursor_slice={PREVIOUS_ID: previous} if previous else {},
+                extra_fields=partition.extra_fields,
+            )
+
+    def observe(self, record: Record) -> None:
+        value = record.data.get(self.cursor_field.cursor_field_key)
+        slice_ = record.associated_slice
+        if value in (None, "") or slice_ is None:
+            return
+        key = slice_.partition.get(self._partition_field)
+        with self._lock:
+            # Records of one partition arrive in API order, oldest first: the last one is the bookmark.
+            self._seen[str(key)] = str(value)
+
+    def close_partition(self, partition: Partition) -> None:
+        slice_ = partition.to_slice()
+        key = slice_.partition.get(self._partition_field) if slice_ is not None else None
+        with self._lock:
+            last = self._seen.pop(str(key), None)
+            if last is not None:
+                self._last_ids[str(key)] = last
+        self._emit_state()
+
+    def ensure_at_least_one_state_emitted(self) -> None:
+        self._emit_state()
+
+    def should_be_synced(self, record: Record) -> bool:
+        return True
+
+    def _emit_state(self) -> None:
+        self._connector_state_manager.update_state_for_stream(self._stream_name, None, self.state)
+        self._message_repository.emit_message(
+            self._connector_state_manager.create_state_message(self._stream_name, None)
+        )
+
+
+class KeysetCursorComponentFactory(ModelToComponentFactory):
+    """Builds a ``KeysetPartitionCursor`` for a stream whose ``$parameters`` name ``keyset_cursor_field``.
+
+    The manifest schema accepts only datetime and integer cursors in ``incremental_sync``, so a keyset stream
+    declares its cursor in ``$parameters`` instead::
+
+        $parameters: {name: affiliate_campaign_orders, keyset_cursor_field: id, keyset_partition_field: affiliate_campaign_id}
+
+    Every other stream is built exactly as by the CDK's factory. Installed with ``use_keyset_cursors(source)``.
+    """
+
+    def _build_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Cursor:
+        parameters = model.parameters or {}
+        cursor_field = parameters.get("keyset_cursor_field")
+        if not cursor_field or model.incremental_sync:
+            return super()._build_concurrent_cursor(model, stream_slicer, config)
+        stream_name = model.name or ""
+        return KeysetPartitionCursor(
+            stream_name=stream_name,
+            partition_router=stream_slicer,
+            partition_field=parameters["keyset_partition_field"],
+            cursor_field=cursor_field,
+            stream_state=self._connector_state_manager.get_stream_state(stream_name, None),
+            message_repository=self._message_repository,
+            connector_state_manager=self._connector_state_manager,
+        )
+
+
+def use_keyset_cursors(source: Any) -> None:
+    """Let a declarative source build keyset cursors (see ``KeysetCursorComponentFactory``).
+
+    The source builds its component factory in its constructor, wired to the message queue and the state manager;
+    switching that instance's class keeps all of this wiring.
+    """
+    source._constructor.__class__ = KeysetCursorComponentFactory
+
+
+@dataclass
+class PathErrorHandler(VendorErrorHandler):
+    """``VendorErrorHandler`` whose messages can quote parts of the request path.
+
+    ``path_pattern`` is a regular expression searched in the request path; its named groups become placeholders::
+
+        path_pattern: "/affiliate_campaigns/(?P<campaign_id>[^/]+)/orders"
+        not_found_error_message: "SHOPLINE has no affiliate campaign with id {campaign_id} ..."
+
+    Before: "... 404 Not Found for /v1/affiliate_campaigns/6049d4/orders". After: "... no affiliate campaign with
+    id 6049d4 ...".
+    """
+
+    path_pattern: Optional[str] = None
+
+    def _format(self, template: str, response: requests.Response) -> str:
+        if self.path_pattern:
+            match = re.search(self.path_pattern, self._path(response))
+            if match:
+                for name, value in match.groupdict().items():
+                    template = template.replace("{" + name + "}", value or "")
+        return super()._format(template, response)
