@@ -142,3 +142,20 @@ def test_given_an_order_page_when_read_then_the_token_is_only_in_the_authorizati
     assert sent.headers["Authorization"] == f"Bearer {API_TOKEN}"
     assert API_TOKEN not in sent.url
     assert API_TOKEN not in everything_said(output)
+
+
+class TestPacing:
+    def test_given_no_calls_remaining_when_next_page_then_paces_until_reset_without_a_429(self, requests_mock, no_waiting):
+        requests_mock.get(FIRST_PAGE, json=page(rows(1, 2), count=3), complete_qs=True,
+                          headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "12"})
+        requests_mock.get(SECOND_PAGE, json=page(rows(3, 3), count=3), complete_qs=True)
+        output = read(SourceOpenletter, config(page_size=2), "orders")
+        assert ids(output) == ["1", "2", "3"]
+        assert requests_mock.call_count == 2
+        assert [round(seconds) for seconds in no_waiting.seconds] == [12]
+
+    def test_given_no_rate_limit_headers_when_read_then_never_waits(self, requests_mock, no_waiting):
+        requests_mock.get(FIRST_PAGE, json=page(rows(1, 2), count=3), complete_qs=True)
+        requests_mock.get(SECOND_PAGE, json=page(rows(3, 3), count=3), complete_qs=True)
+        read(SourceOpenletter, config(page_size=2), "orders")
+        assert no_waiting.seconds == []
