@@ -80,7 +80,7 @@ class CampaignPartitionRouter(SubstreamPartitionRouter):
     def stream_slices(self) -> Iterable[StreamSlice]:
         problem = campaign_id_problem(self.config)
         if problem:
-            raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
+            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
         ids = configured_campaign_ids(self.config)
         if ids:
             for campaign_id in ids:
