@@ -118,8 +118,8 @@ class HeaderPacedBudget(AbstractAPIBudget):
         reset_in = seconds_until_reset(self._reset_header or "", reset_raw)
         with self._lock:
             self._remaining = remaining
-            if remaining <= 0:
-                self._resume_at = self._clock() + (reset_in if reset_in is not None else self._fallback_wait)
+            # Kept even while calls remain: concurrent threads may spend the last ones before the next answer.
+            self._resume_at = self._clock() + (reset_in if reset_in is not None else self._fallback_wait)
 
     def get_matching_policy(self, request: Any) -> Optional[AbstractCallRatePolicy]:
         return None

@@ -1,0 +1,82 @@
+"""SchemaNormalizer: declared types win, nothing is dropped, unknown fields pass through."""
+
+import pytest
+
+from connectors_shared.normalizer import SchemaNormalizer, to_rfc3339_utc
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": ["null", "number"]},
+        "count": {"type": ["null", "integer"]},
+        "live": {"type": ["null", "boolean"]},
+        "name": {"type": ["null", "string"]},
+        "at": {"type": ["null", "string"], "format": "date-time"},
+        "status": {"type": ["null", "string", "number"]},
+        "money": {"type": ["null", "object"], "properties": {"cents": {"type": "integer"}}},
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {"qty": {"type": "number"}}}},
+        "tags": {"type": ["null", "array"], "items": {"type": "integer"}},
+    },
+}
+
+
+def normalize(record, schema=SCHEMA):
+    SchemaNormalizer().transform(record, schema)
+    return record
+
+
+@pytest.mark.parametrize(
+    "field, raw, expected",
+    [
+        ("amount", "100", 100), ("amount", "89.99", 89.99), ("amount", 5, 5), ("amount", "n/a", "n/a"),
+        ("amount", "", None), ("amount", "nan", "nan"),
+        ("count", "3.0", 3), ("count", "2.5", 2.5), ("count", "x", "x"),
+        ("live", "false", False), ("live", "TRUE", True), ("live", 1, True), ("live", "maybe", "maybe"),
+        ("name", 42, "42"), ("name", "x", "x"),
+        ("status", 10, 10), ("status", "On Hold", "On Hold"),
+    ],
+)
+def test_scalars_are_converted_or_kept_as_sent(field, raw, expected):
+    assert normalize({field: raw})[field] == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2020-07-15T00:10:17.000Z", "2020-07-15T00:10:17.000Z"),
+        ("2020-06-18T02:00:27", "2020-06-18T02:00:27Z"),
+        ("2022-11-30T03:25:00.592+00:00", "2022-11-30T03:25:00.592Z"),
+        ("2024-01-05T12:00:00+02:00", "2024-01-05T10:00:00Z"),
+        ("2024-01-05T12:00:00.5-03:30", "2024-01-05T15:30:00.500000Z"),
+        ("2024-01-05", "2024-01-05"),
+        ("not a date", "not a date"),
+        ("", None),
+        (1700000000, "2023-11-14T22:13:20Z"),
+        (1700000000000, "2023-11-14T22:13:20Z"),
+    ],
+)
+def test_timestamps_become_rfc3339_utc(raw, expected):
+    assert to_rfc3339_utc(raw) == expected
+
+
+def test_nested_objects_and_arrays_are_normalized_and_unknown_fields_kept():
+    record = normalize({"money": {"cents": "123", "currency_iso": "TWD"}, "lines": [{"qty": "2"}, None], "tags": ["1", 2],
+                        "extra": {"deep": "1"}})
+    assert record == {"money": {"cents": 123, "currency_iso": "TWD"}, "lines": [{"qty": 2}, None], "tags": [1, 2],
+                      "extra": {"deep": "1"}}
+
+
+def test_nulls_and_missing_fields_are_left_alone():
+    assert normalize({"amount": None, "unknown": None}) == {"amount": None, "unknown": None}
+
+
+def test_unexpected_container_types_are_kept():
+    assert normalize({"money": "12", "lines": {"qty": "1"}}) == {"money": "12", "lines": {"qty": "1"}}
+
+
+def test_schema_is_compiled_once_per_schema_object():
+    normalizer = SchemaNormalizer()
+    normalizer.transform({"amount": "1"}, SCHEMA)
+    compiled = normalizer._compiled[id(SCHEMA)]
+    normalizer.transform({"amount": "2"}, SCHEMA)
+    assert normalizer._compiled[id(SCHEMA)] is compiled
