@@ -15,8 +15,10 @@ def main() -> None:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--records", type=int, default=1000, help="records per stream and vendor")
     parser.add_argument("--rate-limit", type=int, default=100_000, help="requests per window before 429")
+    parser.add_argument("--record-requests", action="store_true", help="serve the request log at /__log (benchmark)")
     args = parser.parse_args()
-    sandbox = Sandbox(port=args.port, prefix=args.prefix, records=args.records, rate_limit=args.rate_limit)
+    sandbox = Sandbox(port=args.port, prefix=args.prefix, records=args.records, rate_limit=args.rate_limit,
+                      record_requests=args.record_requests)
     print(f"SANDBOX_URL={sandbox.url}", flush=True)
     try:
         sandbox.serve_forever()

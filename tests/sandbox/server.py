@@ -103,7 +103,11 @@ class _Handler(BaseHTTPRequestHandler):
             path = path[len(prefix):]
         segments = path.lstrip("/").split("/", 1)
         vendor = self.server.vendors.get(segments[0])
-        if vendor is None:
+        if segments[0] == "__log":
+            # The benchmark replays exactly the requests a connector made; only recorded when asked for.
+            response = Response(200, self.server.replay_log)
+            self.server.replay_log = []
+        elif vendor is None:
             response = Response(404, {"message": f"no sandbox vendor at {segments[0]!r}"})
         else:
             request = Request(
@@ -113,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={k.lower(): v for k, v in self.headers.items()},
             )
             response = vendor.dispatch(request)
+            if self.server.record_requests:
+                self.server.replay_log.append({"url": self.path, "headers": dict(self.headers.items())})
         body = response.body if isinstance(response.body, bytes) else dumps(response.body)
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
@@ -131,13 +137,18 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     prefix = ""
     vendors: Dict[str, Vendor] = {}
+    record_requests = False
+    replay_log: List[Dict[str, Any]] = []
 
 
 class Sandbox:
     """Run every vendor emulator on 127.0.0.1 in a background thread: ``with Sandbox(records=500) as sandbox: ...``."""
 
-    def __init__(self, port: int = 0, prefix: str = "", records: int = 1000, rate_limit: int = 100_000) -> None:
+    def __init__(self, port: int = 0, prefix: str = "", records: int = 1000, rate_limit: int = 100_000,
+                 record_requests: bool = False) -> None:
         self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.record_requests = record_requests
+        self._server.replay_log = []
         self._server.prefix = prefix.rstrip("/")
         self._server.vendors = {name: cls(records=records, rate_limit=rate_limit) for name, cls in vendors().items()}
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
