@@ -46,6 +46,13 @@ def test_given_429_without_headers_when_read_then_backs_off_and_retries(requests
     assert no_waiting.total() > 0
 
 
+def test_given_persistent_429_when_read_then_gives_up_after_bounded_tries(requests_mock, no_waiting):
+    orders_request().mock(requests_mock, status_code=429, json=error("Too many requests"), headers={"retry-after": "3"})
+    output = read(SourceTextyess, config(), "orders")
+    assert requests_mock.call_count == 6  # the first try and 5 retries
+    assert output.errors and failure_type(output) == "transient_error"
+
+
 def test_given_no_calls_remaining_when_next_page_then_paces_until_reset_without_a_429(requests_mock, no_waiting):
     reset_epoch = str(int(time.time()) + 12)
     orders_request().mock(requests_mock, json=page([order("1")], total=2, per_page=1),
