@@ -1,0 +1,74 @@
+"""source-shopline run as Airbyte runs it (a subprocess) against the SHOPLINE emulator in tests/sandbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.harness import Connector, ConnectorRunner, configured_catalog  # noqa: E402
+from tests.sandbox import Response, Sandbox  # noqa: E402
+from tests.sandbox.shopline import RATE_LIMITED, campaign_id  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+CONNECTOR = Connector("source-shopline", REPO / "source-shopline")
+RECORDS = 180  # 3 campaigns, 60 affiliate orders (20 each: a full page of 20, then an empty one at page_size 20)
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(records=RECORDS) as running:
+        yield running
+
+
+def runner(sandbox, **overrides) -> ConnectorRunner:
+    return ConnectorRunner(CONNECTOR, {**CONNECTOR.sandbox_config(sandbox.url), **overrides})
+
+
+def catalog_of(run: ConnectorRunner, *streams: str):
+    catalog = configured_catalog(run.discover_catalog(), incremental=True)
+    catalog["streams"] = [s for s in catalog["streams"] if s["stream"]["name"] in streams]
+    return catalog
+
+
+def test_given_wrong_token_when_check_then_failed_with_what_to_fix(sandbox):
+    run = runner(sandbox, access_token="expired-token").run("check")
+    status = run.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
+    assert status["status"] == "FAILED" and "access_token" in status["message"]
+    assert "expired-token" not in run.stderr + str(run.messages)
+
+
+def test_given_no_ids_when_read_then_every_campaign_is_read_and_the_next_sync_reads_only_new_orders(sandbox):
+    run = runner(sandbox, page_size=20)
+    catalog = catalog_of(run, "affiliate_campaign_orders")
+    first = run.run("read", catalog=catalog)
+    records = [r["data"] for r in first.records]
+    assert len(records) == 60 and not first.errors
+    assert {r["affiliate_campaign_id"] for r in records} == {campaign_id(c) for c in range(3)}
+    second = run.run("read", catalog=catalog, state=first.final_states())
+    assert second.records == [] and not second.errors
+    previous_ids = [q.get("previous_id", [None])[0] for path, q in sandbox.vendor("shopline").requests if path.endswith("/orders")]
+    assert None not in previous_ids[-3:]  # the second sync starts every campaign from its saved id
+
+
+def test_given_unknown_configured_id_when_read_then_config_error_names_it(sandbox):
+    run = runner(sandbox, affiliate_campaign_ids=[campaign_id(0), "ffffffffffffffffffffffff"])
+    result = run.run("read", catalog=catalog_of(run, "affiliate_campaign_orders"))
+    messages = " ".join(error["message"] for error in result.errors)
+    assert "no affiliate campaign with id ffffffffffffffffffffffff" in messages
+    assert result.returncode != 0 or result.errors
+
+
+def test_given_429_and_500_when_read_orders_then_retried_and_complete(sandbox):
+    run = runner(sandbox)
+    catalog = catalog_of(run, "orders")
+    sandbox.vendor("shopline").inject(Response(429, RATE_LIMITED), Response(500, {"error": "oops"}))
+    result = run.run("read", catalog=catalog)
+    assert len(result.records) == RECORDS and not result.errors
+    assert sandbox.vendor("shopline").status_counts.get(429) == 1
