@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 WHEELS = REPO / ".images" / "wheels"
+CONSTRAINTS = REPO / ".images" / "constraints.txt"  # copied into the images: a change of pins rebuilds their layer
 LOCAL_BASE_IMAGE = os.environ.get("LOCAL_BASE_IMAGE", "localhost/airbyte-python-connector-base-local:bookworm")
 MAIN_VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 
@@ -159,13 +160,16 @@ def download_wheels(images: Sequence[ConnectorImage]) -> None:
     pins = subprocess.run(
         [python, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
     ).stdout
-    constraints = WHEELS.parent / "constraints.txt"
+    constraints = CONSTRAINTS
     constraints.write_text("".join(line + "\n" for line in pins.splitlines() if "==" in line and "@" not in line))
     argv = [
         python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
         "--dest", str(WHEELS), "--find-links", str(WHEELS), "--constraint", str(constraints),
         "setuptools>=68", "wheel", str(REPO / "shared"),
     ] + [str(image.folder) for image in images]
+    # Usually every wheel is already there: resolving against the folder alone takes seconds instead of a minute.
+    if subprocess.run(argv + ["--no-index"], capture_output=True).returncode == 0:
+        return
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL if os.environ.get("CI") else None)
 
 
@@ -201,7 +205,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     build_parser = sub.add_parser("build", help="build the images (all connectors unless named)")
     build_parser.add_argument("connectors", nargs="*", help="e.g. source-wickedreports")
+    sub.add_parser("wheels", help="only fill .images/ (wheels, constraints.txt) for a hand-run `docker build`")
     args = parser.parse_args(argv)
+    if args.command == "wheels":
+        download_wheels(connector_images())
+        return
     try:
         built = build(args.connectors)
     except EngineMissing as error:

@@ -39,24 +39,33 @@ NOT_API_HOSTS = {"github.com", "docs.airbyte.com", "json-schema.org"}
 DOCKERFILE = """\
 # syntax=docker/dockerfile:1
 # {name} for Airbyte OSS. Build from the repository root, since the image also installs ../shared:
-#   bash tests/containers/build_images.sh {name}                   (offline: local wheels, Docker or podman)
-#   mkdir -p .images/wheels && docker build -f {name}/Dockerfile -t {tag} .   (with internet access)
-# Written by tests/containers/scaffold.py; edit the template there, not this copy.
+#   bash tests/containers/build_images.sh {name}     (Docker if its engine runs, else podman; offline)
+# or by hand, after `python -m tests.containers.images wheels` has filled .images/ on the host:
+#   docker build -f {name}/Dockerfile --build-arg PIP_OFFLINE=1 -t {tag} .
+# Written by tests/containers/scaffold.py: edit the template there, not this copy.
 ARG BASE_IMAGE={base_image}
 FROM ${{BASE_IMAGE}}
 
-# 1 = install from .images/wheels only (build_images.sh downloads them on the host); 0 = PyPI may fill the gaps.
+# 1 = install from .images/wheels only; 0 = PyPI may fill the gaps.
 ARG PIP_OFFLINE=0
 
 USER root
 WORKDIR /airbyte/integration_code
-COPY {name}/ ./
-# shared and the wheels are bind-mounted, not copied: only the installed packages end up in the image.
-RUN --mount=type=bind,source=shared,target=/tmp/shared,rw \\
-    --mount=type=bind,source=.images/wheels,target=/tmp/wheels \\
+# shared and every dependency, pinned to the versions the repository's tests ran with. These steps are the same in
+# every connector's Dockerfile, so the engine builds this layer once and reuses it for all of them.
+COPY .images/constraints.txt /tmp/constraints.txt
+COPY shared/ /tmp/shared/
+RUN --mount=type=bind,source=.images/wheels,target=/tmp/wheels \\
     if [ "$PIP_OFFLINE" = 1 ]; then index=--no-index; else index=; fi \\
     && python -m pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore $index \\
-       --find-links /tmp/wheels /tmp/shared . \\
+       --find-links /tmp/wheels --constraint /tmp/constraints.txt /tmp/shared \\
+    && rm -rf /tmp/shared
+
+COPY {name}/ ./
+RUN --mount=type=bind,source=.images/wheels,target=/tmp/wheels \\
+    if [ "$PIP_OFFLINE" = 1 ]; then index=--no-index; else index=; fi \\
+    && python -m pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore $index \\
+       --find-links /tmp/wheels --constraint /tmp/constraints.txt . \\
     && rm -rf build ./*.egg-info \\
     && {script} spec > /dev/null
 
@@ -78,6 +87,9 @@ base image is used when no Docker engine runs; `bash tests/containers/setup_host
 ```bash
 bash tests/containers/build_images.sh {name}      # builds {tag}
 ```
+
+(`{name}/Dockerfile` has `ARG BASE_IMAGE` defaulting to Airbyte's Python connector base image; the script passes the
+local stand-in when it builds with podman.)
 
 The image follows Airbyte's conventions (`AIRBYTE_ENTRYPOINT`, `io.airbyte.name` / `io.airbyte.version` labels), so
 it runs like any Airbyte source, with config files mounted read-only:
