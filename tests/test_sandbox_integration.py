@@ -109,7 +109,7 @@ def test_wickedreports_paces_by_rate_limit_headers_instead_of_collecting_429s():
     with Sandbox(records=50) as small:
         vendor = small.vendor("wickedreports")
         vendor.window = RateWindow(limit=4, seconds=2)  # the real API allows 120 per minute
-        config = {**connector.sandbox_config(small.url), "page_size": 10, "start_date": "2024-01-01", "end_date": "2024-03-31"}
+        config = {**connector.sandbox_config(small.url), "page_size": 2, "start_date": "2024-01-01", "end_date": "2024-03-31"}
         runner = ConnectorRunner(connector, config)
         catalog = configured_catalog(runner.discover_catalog(), incremental=False)
         catalog["streams"] = [s for s in catalog["streams"] if s["stream"]["name"] == "orders"]

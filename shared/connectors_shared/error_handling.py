@@ -13,7 +13,8 @@ answer               what happens
                      ``forbidden_error_message``
 404                  fails as a ``config_error`` that names the path and points at ``base_url``
 400 / 422            fails as a ``config_error`` that quotes the vendor's message (every entry of a list)
-429                  waits until the reset the vendor announced (header), else backs off exponentially
+429                  waits until the reset the vendor announced (header or ``Retry-After``), else backs off
+                     exponentially; bounded by ``max_retries`` like every retry
 5xx, timeouts,       retried with exponential backoff (``backoff_base_seconds * 2 ** (attempt - 1)``, capped at
 connection errors    ``max_backoff_seconds``), at most ``max_retries`` times, then fails as a transient error
 ===================  ==========================================================================================
@@ -31,7 +32,7 @@ Example (manifest)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import orjson
 import requests
@@ -39,6 +40,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import (
     DefaultErrorHandler,
 )
+from airbyte_cdk.sources.streams.http.error_handlers.backoff_strategy import BackoffStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     ErrorResolution,
     ResponseAction,
@@ -48,6 +50,35 @@ from connectors_shared.decoding import PARSED_BODY_ATTRIBUTE
 from connectors_shared.rate_limiting import seconds_until_reset
 
 MAX_MESSAGE_CHARS = 1000
+
+
+@dataclass
+class RateLimitAwareBackoff(BackoffStrategy):
+    """How long to wait before a retry: the vendor's announced reset for a 429, else exponential backoff.
+
+    ``base_seconds * 2 ** (attempt - 1)``, capped at ``max_seconds``: 2, 4, 8, 16, 32 s with the defaults. The CDK
+    asks the error handler's ``backoff_strategies`` (not the handler itself), and a strategy that answers keeps the
+    retries bounded by ``max_retries`` even for 429s, which the CDK would otherwise retry forever.
+    """
+
+    reset_header: Optional[str] = None
+    base_seconds: float = 2.0
+    max_seconds: float = 120.0
+
+    def backoff_time(
+        self,
+        response_or_exception: Optional[Union[requests.Response, requests.RequestException]],
+        attempt_count: int = 0,
+    ) -> Optional[float]:
+        if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 429:
+            if self.reset_header:
+                reset_in = seconds_until_reset(self.reset_header, response_or_exception.headers.get(self.reset_header))
+                if reset_in is not None:
+                    return max(reset_in, 0.5)
+            retry_after = seconds_until_reset("retry-after", response_or_exception.headers.get("Retry-After"))
+            if retry_after is not None:
+                return max(retry_after, 0.5)
+        return min(self.base_seconds * (2 ** max(attempt_count - 1, 0)), self.max_seconds)
 
 
 def vendor_message(response: requests.Response) -> str:
@@ -105,25 +136,12 @@ class VendorErrorHandler(DefaultErrorHandler):
                 return shared
         return super().interpret_response(response_or_exception)
 
-    def backoff_time(
-        self,
-        response_or_exception: Optional[Union[requests.Response, requests.RequestException]],
-        attempt_count: int = 0,
-    ) -> Optional[float]:
-        if (
-            isinstance(response_or_exception, requests.Response)
-            and response_or_exception.status_code == 429
-            and self.rate_limit_reset_header
-        ):
-            reset_in = seconds_until_reset(
-                self.rate_limit_reset_header,
-                response_or_exception.headers.get(self.rate_limit_reset_header),
-            )
-            if reset_in is not None:
-                return max(reset_in, 0.5)
-        if self.backoff_strategies:
-            return super().backoff_time(response_or_exception, attempt_count)
-        return min(self.backoff_base_seconds * (2 ** max(attempt_count - 1, 0)), self.max_backoff_seconds)
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        if not self.backoff_strategies:
+            self.backoff_strategies = [
+                RateLimitAwareBackoff(self.rate_limit_reset_header, self.backoff_base_seconds, self.max_backoff_seconds)
+            ]
 
     def _vendor_filters(
         self, response_or_exception: Optional[Union[requests.Response, Exception]]
@@ -181,8 +199,8 @@ class VendorErrorHandler(DefaultErrorHandler):
                 response_action=ResponseAction.RETRY,
                 failure_type=FailureType.transient_error,
                 error_message=self._format(
-                    "{vendor} failed with HTTP {status} for {path} ({message}); retries were exhausted. "
-                    "This is on the vendor's side: run the sync again later.",
+                    "{vendor} failed with HTTP {status} for {path} ({message}). It was retried with backoff; "
+                    "if it persists the problem is on the vendor's side: run the sync again later.",
                     response,
                 ),
             )

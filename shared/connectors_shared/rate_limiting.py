@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 import requests
 from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, AbstractCallRatePolicy
@@ -34,6 +34,9 @@ def _sleep(seconds: float) -> None:
     """Module-level so that tests can replace it (see ``connectors_shared.testing.no_waiting``)."""
     time.sleep(seconds)
 
+
+# After this long a request that never reported back (it raised) no longer counts as in flight.
+IN_FLIGHT_EXPIRY_SECONDS = 600.0
 
 # Longest wait we accept from a header; a larger value is more likely a misread unit than a real reset.
 MAX_RESET_SECONDS = 3600.0
@@ -82,6 +85,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._lock = threading.Lock()
         self._remaining: Optional[int] = None
         self._resume_at = 0.0
+        self._in_flight: Dict[int, float] = {}  # id(request) -> when it was let through
         self.total_wait_seconds = 0.0
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
@@ -94,6 +98,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
                     self._remaining = None  # the window has reset; the next response tells us the new figure
             if self._remaining is not None:
                 self._remaining -= 1  # reserve a call so that concurrent threads do not overspend the last one
+            self._in_flight[id(request)] = now
         if wait > 0:
             logger.info(f"Rate limit reached: pausing {wait:.1f} s until the API's window resets.")
             self.total_wait_seconds += wait
@@ -113,13 +118,22 @@ class HeaderPacedBudget(AbstractAPIBudget):
                 remaining = None
         if response.status_code in self._limit_codes:
             remaining = 0
-        if remaining is None:
-            return
         reset_in = seconds_until_reset(self._reset_header or "", reset_raw)
         with self._lock:
-            self._remaining = remaining
+            now = self._clock()
+            self._in_flight.pop(id(request), None)
+            for key in [key for key, sent in self._in_flight.items() if now - sent > IN_FLIGHT_EXPIRY_SECONDS]:
+                del self._in_flight[key]  # a request that raised never reports back
+            if remaining is None:
+                return
+            # The figure was computed before the server saw the requests still in flight: count them as spent.
+            remaining -= len(self._in_flight)
+            resume_at = now + (reset_in if reset_in is not None else self._fallback_wait)
+            same_window = self._remaining is not None and abs(resume_at - self._resume_at) < 1.5
+            # Answers to concurrent requests arrive out of order: within one window the smallest figure is the truth.
+            self._remaining = min(remaining, self._remaining) if same_window else remaining
             # Kept even while calls remain: concurrent threads may spend the last ones before the next answer.
-            self._resume_at = self._clock() + (reset_in if reset_in is not None else self._fallback_wait)
+            self._resume_at = max(resume_at, self._resume_at) if same_window else resume_at
 
     def get_matching_policy(self, request: Any) -> Optional[AbstractCallRatePolicy]:
         return None

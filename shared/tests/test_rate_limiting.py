@@ -100,3 +100,30 @@ def test_budget_from_manifest_definition_reads_headers_and_window():
     })
     assert (paced._remaining_header, paced._reset_header, paced._fallback_wait) == (
         "X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", 10.0)
+
+
+def test_calls_in_flight_and_late_answers_cannot_overspend_the_window():
+    clock = Clock()
+    paced = budget(clock)
+    first, second, third, fourth = object(), object(), object(), object()
+    paced.acquire_call(first)
+    paced.acquire_call(second)
+    limit_headers = {"x-ratelimit-reset": "5"}
+    paced.update_from_response(second, response(**{"x-ratelimit-remaining": "2", **limit_headers}))  # first in flight
+    paced.acquire_call(third)  # the last call of the window
+    paced.update_from_response(first, response(**{"x-ratelimit-remaining": "3", **limit_headers}))  # late and stale
+    assert clock.slept == []
+    paced.acquire_call(fourth)
+    assert clock.slept == [5.0]
+
+
+def test_a_request_that_raised_stops_counting_as_in_flight_after_the_expiry():
+    clock = Clock()
+    paced = budget(clock)
+    paced.acquire_call(object())  # never answered: the request raised
+    clock.now += 601
+    answered = object()
+    paced.acquire_call(answered)
+    paced.update_from_response(answered, response(**{"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5"}))
+    paced.acquire_call(object())
+    assert clock.slept == []
