@@ -56,12 +56,12 @@ def load(name: str, config: Dict[str, Any], cache: Any, reads: int) -> Dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache-dir", required=True, help="folder of the DuckDB file (created if missing)")
-    parser.add_argument("--cache-name", default="connectors", help="DuckDB file name, without .duckdb")
+    parser.add_argument("--cache-name", default="connectors", help="names the DuckDB file: db_<name>.duckdb")
     parser.add_argument("--connector", action="append", required=True, metavar="NAME:CONFIG_JSON")
     parser.add_argument("--reads", type=int, default=1, help="reads in a row (the later ones resume from state)")
     args = parser.parse_args()
-    cache = ab.new_local_cache(cache_name=args.cache_name, cache_dir=args.cache_dir, cleanup=False)
-    report: Dict[str, Any] = {"duckdb": str(Path(args.cache_dir) / f"{args.cache_name}.duckdb"), "connectors": {}}
+    cache = ab.new_local_cache(cache_name=args.cache_name, cache_dir=args.cache_dir)
+    report: Dict[str, Any] = {"duckdb": str(Path(cache.db_path).resolve()), "connectors": {}}
     for item in args.connector:
         name, config_path = item.split(":", 1)
         report["connectors"][name] = load(name, json.loads(Path(config_path).read_text()), cache, args.reads)
