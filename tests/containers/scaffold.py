@@ -88,26 +88,43 @@ base image is used when no Docker engine runs; `bash tests/containers/setup_host
 bash tests/containers/build_images.sh {name}      # builds {tag}
 ```
 
-(`{name}/Dockerfile` has `ARG BASE_IMAGE` defaulting to Airbyte's Python connector base image; the script passes the
-local stand-in when it builds with podman.)
-
-The image follows Airbyte's conventions (`AIRBYTE_ENTRYPOINT`, `io.airbyte.name` / `io.airbyte.version` labels), so
-it runs like any Airbyte source, with config files mounted read-only:
+`{name}/Dockerfile` has `ARG BASE_IMAGE` defaulting to Airbyte's Python connector base image; the script passes
+the local stand-in when it builds with podman. The image follows Airbyte's conventions (`AIRBYTE_ENTRYPOINT`,
+`io.airbyte.name` / `io.airbyte.version` labels), so it runs like any Airbyte source, with config files mounted
+read-only:
 
 ```bash
 docker run --rm {tag} spec
 docker run --rm -v $PWD/secrets:/secrets:ro {tag} check --config /secrets/config.json
 docker run --rm -v $PWD/secrets:/secrets:ro {tag} discover --config /secrets/config.json
-docker run --rm -v $PWD/secrets:/secrets:ro -v $PWD/integration_tests:/catalogs:ro {tag} \\
-  read --config /secrets/config.json --catalog /catalogs/configured_catalog.json
+docker run --rm -v $PWD/secrets:/secrets:ro {tag} \\
+  read --config /secrets/config.json --catalog /secrets/configured_catalog.json
 ```
 
 To add it to Airbyte OSS as a custom connector: make the image available to Airbyte (push it to a registry Airbyte
-can pull from, or for a local abctl install `kind load docker-image {tag} --name airbyte-abctl`), then in the
-Airbyte UI open **Settings → Sources → + New connector → Add a new Docker connector** and enter
-name `{title}`, Docker repository `{repository}`, Docker image tag `{version}` and documentation URL
-`{documentation_url}`. `metadata.yaml` next to this README carries the registry fields (definitionId
-`{definition_id}`, allowedHosts, release stage).
+can pull from, or for a local abctl install `kind load docker-image {tag} --name airbyte-abctl`),
+then in the Airbyte UI open **Settings → Sources → + New connector → Add a new Docker connector** and enter:
+name `{title}`, Docker repository `{repository}`, Docker image tag `{version}`, documentation URL
+`{documentation_url}`. `metadata.yaml` next to this README carries the registry fields
+(definitionId `{definition_id}`, allowedHosts, release stage).
+
+## Run it with PyAirbyte
+
+Install PyAirbyte in its own virtualenv (`bash tests/containers/setup_pyairbyte.sh` makes `.venv-pyairbyte`) and point
+it at this connector's command from the repository's `.venv`; offline, PyAirbyte never asks Airbyte's registry:
+
+```python
+# AIRBYTE_OFFLINE_MODE=true DO_NOT_TRACK=1 .venv-pyairbyte/bin/python
+import airbyte as ab
+
+source = ab.get_source("{name}", config={{...}},  # the config fields above
+                       local_executable=".venv/bin/{name}", streams="*")
+source.check()
+result = source.read(cache=ab.new_local_cache("{cache_name}"))  # DuckDB; a second read resumes from its state
+print({{name: len(dataset) for name, dataset in result.streams.items()}})
+```
+
+`tests/containers/pyairbyte_load.py` does the same from the command line for several connectors into one DuckDB file.
 {end}
 """
 
@@ -196,7 +213,7 @@ def write(image: ConnectorImage) -> None:
     section = README_SECTION.format(
         start=README_START, end=README_END, name=image.name, tag=image.tag, repository=image.repository,
         version=image.version, title=meta["data"]["name"], documentation_url=meta["data"]["documentationUrl"],
-        definition_id=meta["data"]["definitionId"],
+        definition_id=meta["data"]["definitionId"], cache_name=image.name.removeprefix("source-"),
     )
     readme = image.folder / "README.md"
     text = readme.read_text() if readme.exists() else f"# {meta['data']['name']} source\n"
