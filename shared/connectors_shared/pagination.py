@@ -3,7 +3,9 @@
 The CDK's ``PageIncrement`` and ``OffsetIncrement`` stop only on a short or empty page, so when the number of records
 is an exact multiple of the page size they ask for one more, empty, page. Several of our APIs tell us the total
 (``pagination.total``, ``data.count``, ``totalCount``, ``pagination.total_pages``); these strategies use it, and still
-stop on a short or empty page when the total is missing or wrong.
+stop on a short or empty page when the total is missing or wrong. A total the records already read have overtaken
+(LeadConnector's own example sends one order with ``"totalCount": 0``) is ignored rather than trusted, so it cannot
+end a stream after its first page; paging then ends on the first short or empty page.
 
 Example (manifest)::
 
@@ -79,7 +81,7 @@ class _TotalAwareStrategy(PaginationStrategy):
 
 @dataclass
 class PageNumberToTotal(_TotalAwareStrategy):
-    """``page`` / ``per_page`` paging; stops when the pages read cover ``total`` records (or ``total`` pages)."""
+    """``page`` / ``per_page`` paging; stops when the pages read reach ``total`` records (or ``total`` pages)."""
 
     start_from_page: int = 0
     total_counts: str = "records"
@@ -104,10 +106,9 @@ class PageNumberToTotal(_TotalAwareStrategy):
         pages_read = page - self.start_from_page + 1
         total = self._total(response)
         if total is not None:
-            if self.total_counts == "pages":
-                if pages_read >= total:
-                    return None
-            elif self._page_size and pages_read * self._page_size >= total:
+            # Only an exact match ends paging: beyond it the total has been overtaken and cannot be trusted.
+            read_so_far = pages_read if self.total_counts == "pages" else pages_read * (self._page_size or 0)
+            if read_so_far == total:
                 return None
         return page + 1
 
@@ -134,6 +135,7 @@ class OffsetToTotal(_TotalAwareStrategy):
             return None
         next_offset = (int(last_page_token_value) if last_page_token_value is not None else 0) + last_page_size
         total = self._total(response)
-        if total is not None and next_offset >= total:
+        # Only an exact match ends paging: beyond it the total has been overtaken and cannot be trusted.
+        if total is not None and next_offset == total:
             return None
         return next_offset

@@ -36,7 +36,8 @@ class Waits:
         self.seconds: List[float] = []
 
     def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
+        if seconds > 0:  # the backoff library also "sleeps" 0 s between its own steps; those are not waits
+            self.seconds.append(seconds)
 
     def total(self) -> float:
         return sum(self.seconds)

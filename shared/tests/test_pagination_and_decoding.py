@@ -31,6 +31,7 @@ def pages(total, per_page=10, start=0, counts="records", path=("pagination", "to
         (25, 2, 5, None),  # short page
         (None, 0, 10, 1),  # no total: keep going while pages are full
         (100, 0, 0, None),  # empty page
+        (0, 0, 10, 1), (5, 1, 10, 2),  # a total already overtaken is wrong: go on until a short page
     ],
 )
 def test_page_number_stops_at_total_or_short_or_empty_page(total, page, size, expected):
@@ -53,7 +54,8 @@ def test_page_size_is_interpolated_from_config():
 
 
 @pytest.mark.parametrize("offset, size, total, expected", [(0, 10, 25, 10), (10, 10, 25, 20), (20, 5, 25, None),
-                                                            (10, 10, 20, None), (0, 10, None, 10)])
+                                                            (10, 10, 20, None), (0, 10, None, 10),
+                                                            (0, 10, 0, 10), (10, 10, 15, 20)])
 def test_offset_stops_at_total_count(offset, size, total, expected):
     strategy = OffsetToTotal(config={}, page_size=10, parameters={}, total_path=["totalCount"])
     body = '{"totalCount": %s}' % ("null" if total is None else total)
