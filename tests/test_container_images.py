@@ -143,18 +143,19 @@ def test_given_image_when_inspected_then_airbyte_labels_and_entrypoint_match_met
 
     image = images[connector.name]
     metadata = yaml.safe_load((connector.folder / "metadata.yaml").read_text())["data"]
-    labels = engine.inspect_labels(image.tag)
-    assert labels["io.airbyte.name"] == metadata["dockerRepository"]
-    assert labels["io.airbyte.version"] == metadata["dockerImageTag"]
-    env = dict(item.split("=", 1) for item in engine.inspect_env(image.tag))
-    assert env["AIRBYTE_ENTRYPOINT"] == "python /airbyte/integration_code/main.py"
+    config = engine.inspect_config(image.tag)
+    assert config["Labels"]["io.airbyte.name"] == metadata["dockerRepository"]
+    assert config["Labels"]["io.airbyte.version"] == metadata["dockerImageTag"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["AIRBYTE_ENTRYPOINT"].split() == config["Entrypoint"] == ["python", "/airbyte/integration_code/main.py"]
+    assert config["User"] == "airbyte", "Airbyte's base image runs connectors as the non-root airbyte user"
 
 
 def test_given_bad_config_file_when_check_in_container_then_config_error_not_traceback(
     images: Dict[str, ConnectorImage], engine: Engine
 ) -> None:
     """A config that is not JSON: Airbyte shows the trace message, so it must be one (not a Python traceback)."""
-    image = next(iter(images.values()))
+    image = images[CONNECTORS[0].name]
     workdir = Path(tempfile.mkdtemp(prefix="container-bad-"))
     workdir.chmod(0o755)
     (workdir / "config.json").write_text("{not json")

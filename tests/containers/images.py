@@ -19,6 +19,7 @@ Podman is always called as ``podman --runtime runc`` (crun is not what Debian's 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -124,25 +125,17 @@ class Engine:
             argv += ["--pull=never"]
         subprocess.run(argv + [str(REPO)], check=True)
 
-    def run_argv(self, image: str, args: Sequence[str], mounts: Dict[str, str] = {}) -> List[str]:
+    def run_argv(self, image: str, args: Sequence[str], mounts: Optional[Dict[str, str]] = None) -> List[str]:
         """``<engine> run --rm --network host -v host:container:ro ... image args`` (the sandbox is on 127.0.0.1)."""
         argv = self.command + ["run", "--rm", "-i", "--network", "host"]
-        for host, container in mounts.items():
+        for host, container in (mounts or {}).items():
             argv += ["-v", f"{host}:{container}:ro"]
         return argv + [image] + list(args)
 
-    def inspect_labels(self, image: str) -> Dict[str, str]:
-        import json
-
+    def inspect_config(self, image: str) -> Dict[str, object]:
+        """The image's config (Labels, Env, Entrypoint, User, ...) as ``<engine> image inspect`` reports it."""
         out = subprocess.run(self.command + ["image", "inspect", image], capture_output=True, text=True, check=True)
-        info = json.loads(out.stdout)[0]
-        return (info.get("Config") or {}).get("Labels") or info.get("Labels") or {}
-
-    def inspect_env(self, image: str) -> List[str]:
-        import json
-
-        out = subprocess.run(self.command + ["image", "inspect", image], capture_output=True, text=True, check=True)
-        return (json.loads(out.stdout)[0].get("Config") or {}).get("Env") or []
+        return json.loads(out.stdout)[0].get("Config") or {}
 
 
 class EngineMissing(RuntimeError):
