@@ -4,6 +4,9 @@
 example "an error whose message says `not enabled` means the API is not switched on") are tried first on every
 non-2xx answer; then:
 
+Messages take the placeholders ``{vendor} {status} {path} {message}``, plus the named groups of ``path_pattern``.
+
+
 ===================  ==========================================================================================
 answer               what happens
 ===================  ==========================================================================================
@@ -31,6 +34,7 @@ Example (manifest)::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
 
@@ -118,6 +122,9 @@ class VendorErrorHandler(DefaultErrorHandler):
     )
     invalid_request_error_message: str = "{vendor} rejected the request (HTTP {status}): {message}"
     rate_limit_reset_header: Optional[str] = None
+    # A regular expression searched in the request path; its named groups become placeholders in the messages,
+    # e.g. "/affiliate_campaigns/(?P<campaign_id>[^/]+)/orders" lets a 404 say which configured id is unknown.
+    path_pattern: Optional[str] = None
     backoff_base_seconds: float = 2.0
     max_backoff_seconds: float = 120.0
 
@@ -207,6 +214,11 @@ class VendorErrorHandler(DefaultErrorHandler):
         return None
 
     def _format(self, template: str, response: requests.Response) -> str:
+        if self.path_pattern:
+            match = re.search(self.path_pattern, self._path(response))
+            if match:
+                for name, value in match.groupdict().items():
+                    template = template.replace("{" + name + "}", value or "")
         return (
             template.replace("{vendor}", self.vendor)
             .replace("{status}", str(response.status_code))

@@ -89,7 +89,10 @@ class ManifestSource(YamlDeclarativeSource):
         return self._budget
 
     def _prepare_for_stream_build(self) -> None:
-        super()._prepare_for_stream_build()
+        # Replaces the CDK's version rather than extending it: the CDK would also build its own HTTPAPIBudget, whose
+        # rate limiter runs a background thread for the whole sync (about 5% of a read's CPU) only to be discarded.
+        if self._spec_component:
+            self._spec_component.validate_config(self._config_for_validation)
         definition = self._source_config.get("api_budget")
         if definition:
             if self._budget is None:

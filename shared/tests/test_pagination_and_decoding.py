@@ -75,3 +75,15 @@ def test_decoder_fails_loudly_on_malformed_json():
     response.request = requests.Request("GET", "https://api.example.com/orders?page=2").prepare()
     with pytest.raises(AirbyteTracedException, match="not valid JSON"):
         list(StrictJsonDecoder().decode(response))
+
+
+def test_field_path_extractor_follows_literal_keys():
+    from connectors_shared.extraction import FieldPathExtractor
+
+    extractor = FieldPathExtractor(field_path=["data", "rows"])
+    assert list(extractor.extract_records(json_answer('{"data": {"rows": [{"id": 1}, {"id": 2}]}}'))) == [{"id": 1}, {"id": 2}]
+    assert list(extractor.extract_records(json_answer('{"data": {"rows": {"id": 1}}}'))) == [{"id": 1}]
+    assert list(extractor.extract_records(json_answer('{"data": null}'))) == []
+    assert list(extractor.extract_records(json_answer('{"other": []}'))) == []
+    with pytest.raises(ValueError, match="literal keys"):
+        FieldPathExtractor(field_path=["data", "*"])

@@ -127,3 +127,4 @@ def test_a_request_that_raised_stops_counting_as_in_flight_after_the_expiry():
     paced.update_from_response(answered, response(**{"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5"}))
     paced.acquire_call(object())
     assert clock.slept == []
+

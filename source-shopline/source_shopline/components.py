@@ -1,16 +1,13 @@
-"""SHOPLINE-specific components: a keyset cursor kept per partition, and error messages that quote the path.
+"""A keyset cursor kept per partition, which the per-campaign order stream needs for its "last order id" state.
 
-Both are generic (nothing in them knows SHOPLINE) and could move to ``connectors_shared``.
+Nothing in it knows SHOPLINE; it lives here until a second connector needs it.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional
 
-import requests
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.message import MessageRepository
@@ -18,7 +15,6 @@ from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.types import Record, StreamSlice
 
-from connectors_shared.error_handling import VendorErrorHandler
 
 # The slice key under which a partition's saved keyset value reaches the requester.
 PREVIOUS_ID = "previous_id"
@@ -155,27 +151,3 @@ def use_keyset_cursors(source: Any) -> None:
     switching that instance's class keeps all of this wiring.
     """
     source._constructor.__class__ = KeysetCursorComponentFactory
-
-
-@dataclass
-class PathErrorHandler(VendorErrorHandler):
-    """``VendorErrorHandler`` whose messages can quote parts of the request path.
-
-    ``path_pattern`` is a regular expression searched in the request path; its named groups become placeholders::
-
-        path_pattern: "/affiliate_campaigns/(?P<campaign_id>[^/]+)/orders"
-        not_found_error_message: "SHOPLINE has no affiliate campaign with id {campaign_id} ..."
-
-    Before: "... 404 Not Found for /v1/affiliate_campaigns/6049d4/orders". After: "... no affiliate campaign with
-    id 6049d4 ...".
-    """
-
-    path_pattern: Optional[str] = None
-
-    def _format(self, template: str, response: requests.Response) -> str:
-        if self.path_pattern:
-            match = re.search(self.path_pattern, self._path(response))
-            if match:
-                for name, value in match.groupdict().items():
-                    template = template.replace("{" + name + "}", value or "")
-        return super()._format(template, response)
