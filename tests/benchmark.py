@@ -88,12 +88,39 @@ def _count_records(body) -> int:
     return 0
 
 
+def normalizer_costs(rounds: int = 20_000) -> None:
+    """Per-record cost of a plain dict copy, our SchemaNormalizer and the CDK's TypeTransformer on one order."""
+    import timeit
+
+    from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
+
+    from connectors_shared.normalizer import SchemaNormalizer
+    from tests.sandbox.wickedreports import DATA_START, order
+
+    schema = json.loads((REPO / "source-wickedreports/source_wickedreports/schemas/orders.json").read_text())
+    record = order(7, DATA_START)
+    ours, cdk = SchemaNormalizer(), TypeTransformer(TransformConfig.DefaultSchemaNormalization)
+
+    def cost(normalize) -> float:
+        return timeit.timeit(lambda: normalize(json.loads(json.dumps(record))), number=rounds) / rounds * 1e6
+
+    baseline = cost(lambda copy: dict(copy))
+    print("\nper-record cost on a Wicked Reports order (includes a JSON round trip to get a fresh record):")
+    print(f"  dict copy            {baseline:8.1f} us")
+    for name, normalizer in (("SchemaNormalizer", ours), ("CDK TypeTransformer", cdk)):
+        spent = cost(lambda copy, n=normalizer: n.transform(dict(copy), schema))
+        print(f"  {name:<20} {spent:8.1f} us   (+{spent - baseline:.1f} us over the copy)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connector", action="append", help="connector folder name; repeat for several (default: all)")
     parser.add_argument("--records", type=int, default=33_000, help="records per stream at scale 1")
     parser.add_argument("--scales", default="1,10")
+    parser.add_argument("--skip-normalizer", action="store_true", help="skip the per-record normalizer comparison")
     args = parser.parse_args()
+    if not args.skip_normalizer:
+        normalizer_costs()
     chosen = [c for c in connectors() if not args.connector or c.name in args.connector]
     rows: List[str] = []
     header = f"{'connector':<22}{'scale':>6}{'records':>10}{'conn rec/s':>12}{'bare rec/s':>12}{'ratio':>7}{'peak MiB':>10}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import sys
 import uuid
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence
 
 import yaml
