@@ -14,6 +14,10 @@ packages=(-e "./shared[test]")
 for connector in source-*/; do
   [ -f "${connector}pyproject.toml" ] && packages+=(-e "./${connector%/}")
 done
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>&1 \
-  | grep -v -e "^WARNING: Location" -e "is ignored: it is neither" || true
+log=$(mktemp)
+echo "setup_venv: installing ${#packages[@]} packages into .venv (log: $log)"
+if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check "${packages[@]}" >"$log" 2>&1; then
+  cat "$log"
+  exit 1
+fi
 .venv/bin/python -m pip check >/dev/null || { .venv/bin/python -m pip check; exit 1; }
