@@ -15,7 +15,7 @@ for connector in source-*/; do
   [ -f "${connector}pyproject.toml" ] && packages+=(-e "./${connector%/}")
 done
 log=$(mktemp)
-echo "setup_venv: installing ${#packages[@]} packages into .venv (log: $log)"
+echo "setup_venv: installing shared and $(( ${#packages[@]} / 2 - 1 )) connectors into .venv (pip log: $log)"
 if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check "${packages[@]}" >"$log" 2>&1; then
   cat "$log"
   exit 1
