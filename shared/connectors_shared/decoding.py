@@ -22,25 +22,36 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 PARSED_BODY_ATTRIBUTE = "_connectors_parsed_body"
 
 
-def parsed_body(response: requests.Response) -> Any:
-    """The JSON body of ``response``, parsed at most once."""
+def request_path(response: requests.Response) -> str:
+    """The path the response answers, without the query (which may carry filters, never secrets, but is noise)."""
+    request = response.request
+    url = getattr(request, "path_url", None) if request is not None else None
+    return (url or response.url or "").split("?", 1)[0]
+
+
+def parse_once(response: requests.Response) -> Any:
+    """Parse the JSON body and keep it on the response; raises ``orjson.JSONDecodeError`` for a broken body."""
     body = getattr(response, PARSED_BODY_ATTRIBUTE, None)
     if body is None:
         content = response.content
-        try:
-            body = orjson.loads(content) if content else {}
-        except orjson.JSONDecodeError as error:
-            raise AirbyteTracedException(
-                message=(
-                    f"The API sent a response that is not valid JSON ({response.request.method if response.request else 'GET'} "
-                    f"{response.request.path_url.split('?', 1)[0] if response.request else response.url}). "
-                    "The sync stopped so that no page is skipped; run it again to resume from the last saved state."
-                ),
-                internal_message=f"JSON decode error: {error}",
-                failure_type=FailureType.transient_error,
-            ) from error
+        body = orjson.loads(content) if content else {}
         setattr(response, PARSED_BODY_ATTRIBUTE, body)
     return body
+
+
+def parsed_body(response: requests.Response) -> Any:
+    """The JSON body of ``response``, parsed at most once; a broken body ends the sync with a clear message."""
+    try:
+        return parse_once(response)
+    except orjson.JSONDecodeError as error:
+        raise AirbyteTracedException(
+            message=(
+                f"The API sent a response that is not valid JSON ({request_path(response)}). "
+                "The sync stopped so that no page is skipped; run it again to resume from the last saved state."
+            ),
+            internal_message=f"JSON decode error: {error}",
+            failure_type=FailureType.transient_error,
+        ) from error
 
 
 class StrictJsonDecoder(JsonDecoder):

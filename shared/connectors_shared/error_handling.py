@@ -50,7 +50,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     ResponseAction,
 )
 
-from connectors_shared.decoding import PARSED_BODY_ATTRIBUTE
+from connectors_shared.decoding import PARSED_BODY_ATTRIBUTE, parse_once, request_path
 from connectors_shared.rate_limiting import seconds_until_reset
 
 MAX_MESSAGE_CHARS = 1000
@@ -163,17 +163,14 @@ class VendorErrorHandler(DefaultErrorHandler):
         return None
 
     def _parse_success(self, response: requests.Response) -> ErrorResolution:
-        if not response.content:
-            setattr(response, PARSED_BODY_ATTRIBUTE, {})
-            return ErrorResolution(response_action=ResponseAction.SUCCESS)
         try:
-            setattr(response, PARSED_BODY_ATTRIBUTE, orjson.loads(response.content))
+            parse_once(response)
         except orjson.JSONDecodeError as error:
             return ErrorResolution(
                 response_action=ResponseAction.RETRY,
                 failure_type=FailureType.transient_error,
                 error_message=(
-                    f"{self.vendor} sent a response that is not valid JSON for {self._path(response)} ({error}). "
+                    f"{self.vendor} sent a response that is not valid JSON for {request_path(response)} ({error}). "
                     "This is usually temporary; the sync retried and stopped so that no page is skipped. "
                     "Run the sync again; it resumes from the last saved state."
                 ),
@@ -215,19 +212,13 @@ class VendorErrorHandler(DefaultErrorHandler):
 
     def _format(self, template: str, response: requests.Response) -> str:
         if self.path_pattern:
-            match = re.search(self.path_pattern, self._path(response))
+            match = re.search(self.path_pattern, request_path(response))
             if match:
                 for name, value in match.groupdict().items():
                     template = template.replace("{" + name + "}", value or "")
         return (
             template.replace("{vendor}", self.vendor)
             .replace("{status}", str(response.status_code))
-            .replace("{path}", self._path(response))
+            .replace("{path}", request_path(response))
             .replace("{message}", vendor_message(response))
         )
-
-    @staticmethod
-    def _path(response: requests.Response) -> str:
-        request = response.request
-        url = getattr(request, "path_url", None) if request is not None else None
-        return (url or response.url or "").split("?", 1)[0]

@@ -86,7 +86,6 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._remaining: Optional[int] = None
         self._resume_at = 0.0
         self._in_flight: Dict[int, float] = {}  # id(request) -> when it was let through
-        self.total_wait_seconds = 0.0
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
         with self._lock:
@@ -101,7 +100,6 @@ class HeaderPacedBudget(AbstractAPIBudget):
             self._in_flight[id(request)] = now
         if wait > 0:
             logger.info(f"Rate limit reached: pausing {wait:.1f} s until the API's window resets.")
-            self.total_wait_seconds += wait
             (self._sleep or _sleep)(wait)
 
     def update_from_response(self, request: Any, response: Any) -> None:
