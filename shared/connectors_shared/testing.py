@@ -88,5 +88,15 @@ def check(source_class: type, config: Mapping[str, Any]) -> Dict[str, Any]:
     return {"status": status.status.name, "message": status.message or ""}
 
 
+def error_messages(output: EntrypointOutput) -> str:
+    """Every error trace's message, joined: what a user would read in the sync log."""
+    return " ".join(message.trace.error.message for message in output.errors)
+
+
+def failure_type(output: EntrypointOutput) -> str:
+    """The failure type of the first error trace (``config_error``, ``transient_error``, ...)."""
+    return output.errors[0].trace.error.failure_type.value
+
+
 def discover(source_class: type, config: Mapping[str, Any]) -> EntrypointOutput:
     return _discover(source_class(config=config), dict(config))

@@ -3,7 +3,7 @@
 import requests
 
 from builders import ACCESS_TOKEN, START, TODAY, LeadwayRequest, config, error, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_leadway import SourceLeadway
 
 ORDERS = LeadwayRequest.orders().window(START, TODAY).url
@@ -15,12 +15,6 @@ def ids(output):
     return [message.record.data["_id"] for message in output.records]
 
 
-def error_messages(output):
-    return " ".join(message.trace.error.message for message in output.errors)
-
-
-def failure_type(output):
-    return output.errors[0].trace.error.failure_type.value
 
 
 def test_given_page_size_above_the_api_limit_when_read_then_config_error_naming_the_limit(requests_mock, no_waiting):

@@ -3,7 +3,7 @@
 import requests
 
 from builders import NOW_PARAM, ShoplineRequest, config, error, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, read
 from source_shopline import SourceShopline
 
 ORDERS = ShoplineRequest.orders().window("2024-02-25 00:00:00.000", NOW_PARAM).url
@@ -14,9 +14,6 @@ RATE_LIMITED = error("Rate limit exceeded for attempts to access Open API. pleas
 def ids(output):
     return [message.record.data["id"] for message in output.records]
 
-
-def error_messages(output):
-    return " ".join(message.trace.error.message for message in output.errors)
 
 
 def test_given_documented_429_when_read_then_pauses_and_retries(requests_mock, no_waiting):

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from builders import API_TOKEN, CAMPAIGN_A, TextyessRequest, config, days_ago, error, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_textyess import SourceTextyess
 
 OK = {"status_code": 200, "json": page([order("1")])}
@@ -20,12 +20,6 @@ def ids(output):
     return [message.record.data["_id"] for message in output.records]
 
 
-def error_messages(output):
-    return " ".join(message.trace.error.message for message in output.errors)
-
-
-def failure_type(output):
-    return output.errors[0].trace.error.failure_type.value
 
 
 def test_given_429_with_retry_after_when_read_then_waits_and_retries(requests_mock, no_waiting):

@@ -3,7 +3,7 @@
 import requests
 
 from builders import API_KEY, WickedRequest, config, error, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, read
 from source_wickedreports import SourceWickedreports
 
 ORDERS = WickedRequest.orders().window("2024-01-01", "2024-01-20").url
@@ -13,9 +13,6 @@ OK = {"json": page([order("1")]), "status_code": 200}
 def ids(output):
     return [message.record.data["id"] for message in output.records]
 
-
-def error_messages(output):
-    return " ".join(message.trace.error.message for message in output.errors)
 
 
 def test_given_429_with_reset_header_when_read_then_waits_for_reset_and_retries(requests_mock, no_waiting):
