@@ -7,7 +7,10 @@ import threading
 
 import pytest
 import yaml
+from airbyte_cdk.sources.streams.concurrent.cursor import ConcurrentCursor
 
+from connectors_shared.component_factory import ComponentFactory
+from connectors_shared.cursors import DatetimeWindowCursor
 from connectors_shared.rate_limiting import HeaderPacedBudget
 from tests.harness import connectors
 
@@ -72,3 +75,17 @@ def test_no_cdk_rate_limiter_thread_is_left_running():
         source = source_of(connector, connector.sandbox_config("http://127.0.0.1:9"))
         source.streams(source._config)
     assert not [t for t in threading.enumerate() if "leak" in t.name.lower()]
+
+
+def test_datetime_cursors_are_built_by_the_shared_factory():
+    # ManifestSource switches the CDK's factory to ComponentFactory: no stream may fall back to the CDK's
+    # ConcurrentCursor, whose per-record hashing and strptime were a third of a read's CPU.
+    built = []
+    for connector in CONNECTORS:
+        source = source_of(connector, connector.sandbox_config("http://127.0.0.1:9"))
+        assert isinstance(source._constructor, ComponentFactory)
+        for stream in source.streams(source._config):
+            assert type(stream.cursor) is not ConcurrentCursor, f"{connector.name}/{stream.name}"
+            if isinstance(stream.cursor, DatetimeWindowCursor):
+                built.append(f"{connector.name}/{stream.name}")
+    assert "source-wickedreports/orders" in built and "source-leadway/transactions" in built

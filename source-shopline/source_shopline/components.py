@@ -9,11 +9,12 @@ import threading
 from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
-from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.types import Record, StreamSlice
+
+from connectors_shared.component_factory import ComponentFactory
 
 
 # The slice key under which a partition's saved keyset value reaches the requester.
@@ -116,7 +117,7 @@ class KeysetPartitionCursor(Cursor):
         )
 
 
-class KeysetCursorComponentFactory(ModelToComponentFactory):
+class KeysetCursorComponentFactory(ComponentFactory):
     """Builds a ``KeysetPartitionCursor`` for a stream whose ``$parameters`` name ``keyset_cursor_field``.
 
     The manifest schema accepts only datetime and integer cursors in ``incremental_sync``, so a keyset stream
@@ -124,7 +125,7 @@ class KeysetCursorComponentFactory(ModelToComponentFactory):
 
         $parameters: {name: affiliate_campaign_orders, keyset_cursor_field: id, keyset_partition_field: affiliate_campaign_id}
 
-    Every other stream is built exactly as by the CDK's factory. Installed with ``use_keyset_cursors(source)``.
+    Every other stream is built as by the shared factory. ``SourceShopline`` names it as its ``component_factory``.
     """
 
     def _build_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Cursor:
@@ -143,11 +144,3 @@ class KeysetCursorComponentFactory(ModelToComponentFactory):
             connector_state_manager=self._connector_state_manager,
         )
 
-
-def use_keyset_cursors(source: Any) -> None:
-    """Let a declarative source build keyset cursors (see ``KeysetCursorComponentFactory``).
-
-    The source builds its component factory in its constructor, wired to the message queue and the state manager;
-    switching that instance's class keeps all of this wiring.
-    """
-    source._constructor.__class__ = KeysetCursorComponentFactory
