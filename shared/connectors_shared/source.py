@@ -11,6 +11,7 @@ and its ``run()`` calls ``launch_source(SourceWickedreports)``.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import traceback
@@ -150,4 +151,24 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
             )
         )
         sys.exit(1)
+    tune_garbage_collector()
     launch(source, args)
+
+
+# Collect the youngest generation after this many new container objects instead of CPython's 700.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Keep CPython's cycle collector from rescanning the same objects thousands of times per sync.
+
+    A read allocates a few dozen dicts and lists per record, so with CPython's defaults a young collection runs every
+    few records and a full one every few pages, and a full collection walks every object alive: the CDK's modules and
+    models, and the up to 10,000 records waiting in the CDK's queue. That made JSON parsing of a Wicked Reports page
+    about twice as slow as the same parse in a small process. Records are freed by reference counting as soon as they
+    are written, so collecting less often does not grow memory; what survives start-up is moved out of the
+    collector's sight once (``gc.freeze``).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
