@@ -1,8 +1,10 @@
 """SchemaNormalizer: declared types win, nothing is dropped, unknown fields pass through."""
 
+import json
+
 import pytest
 
-from connectors_shared.normalizer import SchemaNormalizer, to_rfc3339_utc
+from connectors_shared.normalizer import SchemaNormalizer, _object_steps, compile_steps, to_rfc3339_utc
 
 SCHEMA = {
     "type": "object",
@@ -80,3 +82,30 @@ def test_schema_is_compiled_once_per_schema_object():
     compiled = normalizer._compiled[id(SCHEMA)]
     normalizer.transform({"amount": "2"}, SCHEMA)
     assert normalizer._compiled[id(SCHEMA)] is compiled
+
+
+def test_field_names_are_literals_in_the_compiled_code_whatever_they_contain():
+    odd = ["it's", 'say "hi"', "back\\slash", "new\nline", "ünïcode", "x = 1; import os", ""]
+    schema = {"type": "object", "properties": {name: {"type": "integer"} for name in odd}}
+    record = {name: str(index) for index, name in enumerate(odd)}
+    SchemaNormalizer().transform(record, schema)
+    assert record == {name: index for index, name in enumerate(odd)}
+
+
+def test_compiled_steps_do_what_the_loop_over_them_does():
+    steps = _object_steps(SCHEMA)
+    samples = [
+        {"amount": "1.5", "count": True, "live": "no", "name": 3.0, "at": "2024-01-05T12:00:00+02:00", "status": 4,
+         "money": {"cents": "7"}, "lines": [{"qty": "3"}], "tags": ["5", None], "other": "kept"},
+        {"amount": None, "count": "", "live": 0, "name": None, "at": 1700000000, "money": None, "lines": None},
+        {},
+    ]
+    for sample in samples:
+        by_loop, compiled = json.loads(json.dumps(sample)), json.loads(json.dumps(sample))
+        for field, accepted, convert in steps:
+            value = by_loop.get(field)
+            if value is not None and type(value) not in accepted:
+                by_loop[field] = convert(value)
+        compile_steps(steps)(compiled)
+        assert compiled == by_loop
+
