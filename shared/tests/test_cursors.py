@@ -129,3 +129,18 @@ def test_slices_are_hashed_once_however_many_records(monkeypatch):
         cursor.observe(Record(data={"date": f"2024-01-0{1 + second % 9}T00:00:{second % 60:02d}.000Z"},
                               stream_name="orders", associated_slice=first))
     assert len(calls) == 0
+
+
+def test_observe_takes_the_fast_path_for_normalized_values(monkeypatch):
+    # If the CDK stopped calling _extract_cursor_value from observe, this would fall back to strptime unnoticed.
+    repository = InMemoryMessageRepository()
+    cursor = _cursor(DatetimeWindowCursor, repository)
+    first = next(iter(cursor.stream_slices()))
+    parsed: List[Any] = []
+    converter = cursor._connector_state_converter
+    monkeypatch.setattr(converter, "parse_value", lambda value: parsed.append(value) or converter.parse_timestamp(value))
+    cursor.observe(Record(data={"date": "2024-01-05T10:00:00.000Z"}, stream_name="orders", associated_slice=first))
+    cursor.observe(Record(data={"date": "2024-01-06T10:00:00+02:00"}, stream_name="orders", associated_slice=first))
+    assert parsed == ["2024-01-06T10:00:00+02:00"]
+    cursor.close_partition(_Partition(first))
+    assert cursor.state["slices"][-1]["most_recent_cursor_value"] == "2024-01-06"
