@@ -76,6 +76,36 @@ class Run:
                 last[state["stream"]["stream_descriptor"]["name"]] = state
         return list(last.values())
 
+    def final_stream_states(self) -> Dict[str, Any]:
+        """Each stream's last ``stream_state``, by stream name, in the form two runs can be compared in."""
+        return comparable_states(
+            {s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state") for s in self.final_states()}
+        )
+
+
+# The CDK's per-partition cursor writes ``lookback_window``: the duration, in whole seconds, of the sync that wrote the
+# state. It is the only part of a state that depends on the wall clock, so two runs of the same sync can differ there.
+SYNC_DURATION_KEYS = ("lookback_window",)
+
+
+def comparable_states(states: Dict[str, Any]) -> Dict[str, Any]:
+    """Stream states by name, with each sync-duration field checked (a whole number of seconds) and then masked."""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, dict):
+            masked = {key: mask(item) for key, item in value.items()}
+            for key in SYNC_DURATION_KEYS:
+                if key in masked:
+                    duration = value[key]
+                    assert isinstance(duration, int) and duration >= 0, f"{key} should be seconds, got {duration!r}"
+                    masked[key] = "<sync duration>"
+            return masked
+        if isinstance(value, list):
+            return [mask(item) for item in value]
+        return value
+
+    return {name: mask(state) for name, state in states.items()}
+
 
 @dataclass
 class ConnectorRunner:

@@ -15,7 +15,7 @@ fi
 
 bash tests/setup_venv.sh || exit 1
 
-passed=0; failed=0; status=0
+passed=0; failed=0; status=0; failures=""
 targets=(shared tests)
 for connector in source-*/; do
   [ -f "${connector}pyproject.toml" ] && targets+=("${connector%/}")
@@ -31,8 +31,10 @@ for target in "${targets[@]}"; do
   f=$(echo "$summary" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || echo 0)
   e=$(echo "$summary" | grep -oE "[0-9]+ errors?" | grep -oE "[0-9]+" || echo 0)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0} + ${e:-0}))
+  failures+=$(grep -E "^(FAILED|ERROR) " "$log" | sed "s|^|  ${target}: |" | cut -c1-200; true)$'\n'
   rm -f "$log"
 done
+[ -n "${failures//$'\n'/}" ] && { echo "failing tests:"; echo -n "${failures}" | grep -v '^$'; }
 echo "total: ${passed} passed, ${failed} failed"
 [ "$passed" -gt 0 ] || status=1
 exit $status

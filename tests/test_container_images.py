@@ -89,10 +89,6 @@ def _records(run: Run) -> List[str]:
     return sorted(json.dumps({"stream": r["stream"], "data": r["data"]}, sort_keys=True) for r in run.records)
 
 
-def _final_states(run: Run) -> Dict[str, Any]:
-    return {s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state") for s in run.final_states()}
-
-
 @pytest.mark.parametrize("connector", CONNECTORS, ids=[c.name for c in CONNECTORS])
 def test_given_image_when_spec_check_discover_read_in_container_then_same_as_local_run(
     connector: Connector, images: Dict[str, ConnectorImage], engine: Engine, sandbox: Sandbox
@@ -126,7 +122,7 @@ def test_given_image_when_spec_check_discover_read_in_container_then_same_as_loc
     assert set(in_container.records_by_stream()) == streams, "every stream should return records from the sandbox"
     assert in_container.records_by_stream() == on_host.records_by_stream()
     assert _records(in_container) == _records(on_host)
-    assert _final_states(in_container) == _final_states(on_host)
+    assert in_container.final_stream_states() == on_host.final_stream_states()
 
     # The state written in the container resumes a sync in the container as it does on the host.
     resumed = container.run("read", catalog=configured, state=in_container.final_states())
