@@ -1,9 +1,18 @@
 """Behaviour every connector in this repository shares.
 
 - `source`: the declarative source base class and console entrypoint.
+- `component_factory`: the CDK's component factory, building the cursors below.
+- `cursors`: the CDK's datetime cursor without its per-record slice hashing and date parsing.
 - `normalizer`: brings records to their declared schema types, fast.
 - `rate_limiting`: paces requests by the vendor's rate-limit response headers.
 - `error_handling`: one retry/backoff policy for 429, 5xx, timeouts and malformed bodies, with actionable messages.
 - `decoding`: a JSON decoder that parses each page once and never turns a bad body into an empty page.
+- `extraction`: a record extractor that walks a fixed field path without dpath.
 - `pagination`: page-number and offset paging that stop at the advertised total.
+- `startup`: skips work the CDK's import does and never uses (run here, before any connector imports the CDK).
+- `testing`: a pytest plugin and helpers for the connectors' unit tests.
 """
+
+from connectors_shared.startup import defer_serializer_json_schemas
+
+defer_serializer_json_schemas()
