@@ -7,8 +7,8 @@ For every connector and scale it starts the sandbox in its own process, runs a f
 plain ``requests`` session that only parses the JSON (the transport limit). ``--records`` is records per stream at
 scale 1 (about 100k records for a three-stream connector); scale 10 multiplies it. For each it prints:
 
-- ``e2e rec/s``: records over the connector's whole run, process start-up included (about 2 s, most of it the
-  CDK's own imports, paid once per sync whatever its size);
+- ``e2e rec/s``: records over the connector's whole run, process start-up included (about 1-1.5 s, most of
+  it the CDK's own imports, paid once per sync whatever its size);
 - ``read rec/s``: records over the time from the connector's first request to its last record, which is what the
   bare loop measures too (it starts with ``requests`` imported and a session open);
 - ``bare rec/s`` and ``ratio`` = read / bare; ``e2e ratio`` = e2e / bare;
