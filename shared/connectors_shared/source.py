@@ -166,7 +166,7 @@ def tune_interpreter() -> None:
 
     A read runs the CDK's worker threads (request, parse and normalise a page) beside the main thread (serialise and
     write each record). All of them are CPU-bound between requests, so with CPython's 5 ms the GIL changes hands
-    hundreds of times a second, and each hand-off costs a context switch. At 20 ms a Wicked Reports read needs about
+    up to 200 times a second, and each hand-off costs a context switch. At 20 ms a Wicked Reports read needs about
     10% less CPU and finishes 10-15% sooner (``tests/benchmark.py``). A thread waiting on the network does not hold
     the GIL, so requests are not delayed.
     """
