@@ -50,7 +50,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     ResponseAction,
 )
 
-from connectors_shared.decoding import PARSED_BODY_ATTRIBUTE, parse_once, request_path
+from connectors_shared.decoding import parse_once, request_path
 from connectors_shared.rate_limiting import seconds_until_reset
 
 MAX_MESSAGE_CHARS = 1000
@@ -87,12 +87,10 @@ class RateLimitAwareBackoff(BackoffStrategy):
 
 def vendor_message(response: requests.Response) -> str:
     """The human part of an error body: ``message`` (a list is joined in full), else ``error``, else the text."""
-    body: Any = getattr(response, PARSED_BODY_ATTRIBUTE, None)
-    if body is None:
-        try:
-            body = orjson.loads(response.content or b"null")
-        except orjson.JSONDecodeError:
-            body = None
+    try:
+        body: Any = parse_once(response)
+    except orjson.JSONDecodeError:
+        body = None
     if isinstance(body, dict):
         for key in ("message", "error_description", "error", "errors", "detail"):
             value = body.get(key)

@@ -15,8 +15,6 @@ def ids(output):
     return [message.record.data["_id"] for message in output.records]
 
 
-
-
 def test_given_page_size_above_the_api_limit_when_read_then_config_error_naming_the_limit(requests_mock, no_waiting):
     requests_mock.get(LeadwayRequest.orders().window(START, TODAY).page(0, 500).url, status_code=422, complete_qs=True,
                       json=error(422, ["limit must not be greater than 100"], "Unprocessable Entity"))

@@ -143,4 +143,3 @@ class KeysetCursorComponentFactory(ComponentFactory):
             message_repository=self._message_repository,
             connector_state_manager=self._connector_state_manager,
         )
-

@@ -15,7 +15,6 @@ def ids(output):
     return [message.record.data["id"] for message in output.records]
 
 
-
 def test_given_documented_429_when_read_then_pauses_and_retries(requests_mock, no_waiting):
     requests_mock.get(ORDERS, [{"status_code": 429, "json": RATE_LIMITED}, OK], complete_qs=True)
     output = read(SourceShopline, config(), "orders")

@@ -20,8 +20,6 @@ def ids(output):
     return [message.record.data["_id"] for message in output.records]
 
 
-
-
 def test_given_429_with_retry_after_when_read_then_waits_and_retries(requests_mock, no_waiting):
     throttled = {"status_code": 429, "json": error("Too many requests, please try again later."),
                  "headers": {"retry-after": "7"}}

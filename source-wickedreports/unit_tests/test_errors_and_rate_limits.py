@@ -14,7 +14,6 @@ def ids(output):
     return [message.record.data["id"] for message in output.records]
 
 
-
 def test_given_429_with_reset_header_when_read_then_waits_for_reset_and_retries(requests_mock, no_waiting):
     throttled = {"status_code": 429, "json": error("Too many requests"),
                  "headers": {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"}}
