@@ -78,6 +78,30 @@ class DatetimeWindowCursor(ConcurrentCursor):
     def _extract_cursor_value(self, record: Record) -> Any:
         value = self._cursor_field.extract_value(record)
         parsed = parse_rfc3339_utc(value)
-        if parsed is not None:
-            return parsed
-        return self._connector_state_converter.parse_value(value)
+        if parsed is None:
+            parsed = self._connector_state_converter.parse_value(value)
+        ceiling = self._ceiling(record.associated_slice)
+        return ceiling if ceiling is not None and parsed > ceiling else parsed
+
+    def _ceiling(self, stream_slice: Optional[StreamSlice]) -> Any:
+        """The highest cursor value a record of ``stream_slice`` may advance the state to: the window's end, and now.
+
+        A record dated in the future (a vendor bug: an order of 2099) is still emitted, but counts as dated at the end
+        of its window. Otherwise the saved state would jump to 2099, and no later sync would read anything new.
+        """
+        if stream_slice is None:
+            return None
+        end = stream_slice.cursor_slice.get(self._slice_boundary_fields_wrapper[1])
+        ceilings = self.__dict__.setdefault("_ceilings", {})
+        ceiling = ceilings.get(end)
+        if ceiling is None:
+            now = _dt.datetime.now(_dt.timezone.utc)
+            try:
+                ceiling = self._connector_state_converter.parse_timestamp(end)
+            except (TypeError, ValueError):
+                ceiling = now
+            ceiling = min(ceiling, now) if ceiling.tzinfo else ceiling
+            if len(ceilings) > 10_000:
+                ceilings.clear()
+            ceilings[end] = ceiling
+        return ceiling

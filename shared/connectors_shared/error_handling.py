@@ -34,13 +34,17 @@ Example (manifest)::
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Union
+from dataclasses import dataclass, field
+from typing import Any, List, Mapping, Optional, Union
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import (
     DefaultErrorHandler,
 )
@@ -49,11 +53,35 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
     ErrorResolution,
     ResponseAction,
 )
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors_shared.decoding import parse_once, request_path
-from connectors_shared.rate_limiting import seconds_until_reset
+from connectors_shared.pagination import as_number, dig
+from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, seconds_until_reset, too_long_a_wait, wait_scale
+
+logger = logging.getLogger("airbyte")
 
 MAX_MESSAGE_CHARS = 1000
+# Attempts at a request that cannot connect before the whole sync stops: unreachable is rarely a one-page problem.
+CONNECTION_ATTEMPTS = 4
+
+
+def retry_reason(response_or_exception: Any) -> str:
+    """What went wrong, in words a log reader recognises: never "rate limit" for a timeout."""
+    if isinstance(response_or_exception, requests.Response):
+        status = response_or_exception.status_code
+        if status == 429:
+            return "rate limited (HTTP 429)"
+        if response_or_exception.ok:
+            return "an unusable page"
+        return f"HTTP {status}"
+    if isinstance(response_or_exception, requests.exceptions.ConnectTimeout):
+        return "a connection timeout"
+    if isinstance(response_or_exception, requests.exceptions.Timeout):
+        return "a timeout"
+    if isinstance(response_or_exception, requests.exceptions.ConnectionError):
+        return "a connection error"
+    return type(response_or_exception).__name__ if response_or_exception is not None else "an error"
 
 
 @dataclass
@@ -62,27 +90,144 @@ class RateLimitAwareBackoff(BackoffStrategy):
 
     ``base_seconds * 2 ** (attempt - 1)``, capped at ``max_seconds``: 2, 4, 8, 16, 32 s with the defaults. The CDK
     asks the error handler's ``backoff_strategies`` (not the handler itself), and a strategy that answers keeps the
-    retries bounded by ``max_retries`` even for 429s, which the CDK would otherwise retry forever.
+    retries bounded by ``max_retries`` even for 429s, which the CDK would otherwise retry forever. Two more bounds:
+
+    - a 429 asking for more than ``max_wait_seconds`` fails at once, saying what the API asked;
+    - a request that could not connect ``CONNECTION_ATTEMPTS`` times stops the whole sync with a ``config_error``
+      naming base_url's host, instead of every date window retrying for a minute.
+
+    Each retry is logged for what it is (HTTP status, timeout, connection error, 429). The CDK sleeps one second more
+    than the strategy answers and logs every such wait as "Rate limit exceeded"; the strategy answers one second less
+    and ``QuietCdkBackoffLog`` drops that line.
     """
 
     reset_header: Optional[str] = None
     base_seconds: float = 2.0
     max_seconds: float = 120.0
+    vendor: str = "The API"
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS
+    max_retries: int = 5
 
     def backoff_time(
         self,
         response_or_exception: Optional[Union[requests.Response, requests.RequestException]],
         attempt_count: int = 0,
     ) -> Optional[float]:
+        wait = self._wait(response_or_exception, attempt_count)
+        if isinstance(response_or_exception, requests.exceptions.ConnectionError) and not isinstance(
+            response_or_exception, requests.exceptions.ReadTimeout
+        ):
+            if attempt_count >= CONNECTION_ATTEMPTS:
+                raise self._unreachable(response_or_exception, attempt_count)
+        where = ""
+        if isinstance(response_or_exception, requests.Response):
+            where = f" for {request_path(response_or_exception)}"
+        elif isinstance(response_or_exception, requests.RequestException) and response_or_exception.request is not None:
+            where = f" for {urlsplit(response_or_exception.request.url or '').path}"
+        scaled = wait * wait_scale()
+        logger.info(
+            f"{self.vendor}: {retry_reason(response_or_exception)}{where} (attempt {attempt_count} of "
+            f"{self.max_retries + 1}); retrying in {scaled:.1f} s."
+        )
+        # The CDK sleeps one second more than it is told (see the class docstring).
+        return max(scaled - 1.0, 0.001)
+
+    def _wait(self, response_or_exception: Any, attempt_count: int) -> float:
         if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 429:
-            if self.reset_header:
-                reset_in = seconds_until_reset(self.reset_header, response_or_exception.headers.get(self.reset_header))
-                if reset_in is not None:
-                    return max(reset_in, 0.5)
-            retry_after = seconds_until_reset("retry-after", response_or_exception.headers.get("Retry-After"))
-            if retry_after is not None:
-                return max(retry_after, 0.5)
+            headers = response_or_exception.headers
+            for name in ([self.reset_header] if self.reset_header else []) + ["Retry-After"]:
+                raw = headers.get(name)
+                seconds = seconds_until_reset(name, raw)
+                if seconds is not None:
+                    if seconds > self.max_wait_seconds:
+                        raise too_long_a_wait(self.vendor, seconds, f"{name}: {raw}", self.max_wait_seconds)
+                    return max(seconds, 0.5)
         return min(self.base_seconds * (2 ** max(attempt_count - 1, 0)), self.max_seconds)
+
+    def _unreachable(self, error: requests.RequestException, attempts: int) -> AirbyteTracedException:
+        url = error.request.url if error.request is not None else ""
+        parts = urlsplit(url or "")
+        host = f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
+        message = (
+            f"Could not connect to {self.vendor} at {host} (base_url) after {attempts} attempts: "
+            f"{retry_reason(error)}. Check base_url in the connector settings and that this host is reachable from "
+            "where the connector runs; the sync stopped instead of retrying every date window."
+        )
+        return AirbyteTracedException(message=message, internal_message=str(error), failure_type=FailureType.config_error)
+
+
+class QuietCdkBackoffLog(logging.Filter):
+    """Drops the CDK's "Rate limit exceeded" line, which it logs for every retry whatever its cause."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("UserDefinedBackoffException: Rate limit exceeded")
+
+
+_quiet_filter = QuietCdkBackoffLog()
+if _quiet_filter not in logging.getLogger("airbyte").filters:
+    logging.getLogger("airbyte").addFilter(_quiet_filter)
+
+
+@dataclass
+class PageContract:
+    """What a 2xx page must hold before its records are trusted, or the request is retried and then fails.
+
+    - ``records_path``: a list must be there. Missing, ``null`` or anything else is not "no records": it is a page
+      the vendor failed to build, and taking it for an empty page would end paging with records never read.
+    - A short or empty page while the advertised total says more remain. The page's place comes from the body
+      (``page_path``, 1-based, against a total of pages: Wicked Reports) or from the request's query (``offset_param``
+      against a total of records, or ``page_param`` counted from ``start_from_page``); the page size from the query's
+      ``page_size_param``. A total of 0, or one the records have overtaken, proves nothing and is not checked.
+    """
+
+    records_path: List[str] = field(default_factory=list)
+    total_path: List[str] = field(default_factory=list)
+    total_counts: str = "records"
+    page_path: List[str] = field(default_factory=list)
+    page_param: Optional[str] = None
+    start_from_page: int = 0
+    offset_param: Optional[str] = None
+    page_size_param: Optional[str] = None
+
+    def problem(self, response: requests.Response, body: Any) -> Optional[str]:
+        """What is wrong with this page, as the end of a sentence, or ``None``."""
+        path = ".".join(self.records_path)
+        records = dig(body, self.records_path)
+        if not isinstance(records, list):
+            found = "nothing" if records is None else f"a {type(records).__name__}"
+            if isinstance(body, Mapping) and self.records_path and self.records_path[0] not in body:
+                found = "no such field"
+            return f"no list of records at '{path}' ({found})"
+        count = len(records)
+        query = parse_qs(urlsplit(response.request.url if response.request is not None else "").query)
+
+        def number(name: Optional[str]) -> Optional[float]:
+            values = query.get(name or "")
+            return as_number(values[0]) if values else None
+
+        size = number(self.page_size_param)
+        if not size or count >= size:
+            return None
+        total = as_number(dig(body, self.total_path)) if self.total_path else None
+        if not total:
+            return None
+        if self.page_path:
+            page = as_number(dig(body, self.page_path))
+            remaining = page is not None and page < total
+        elif self.offset_param:
+            remaining = (number(self.offset_param) or 0) + count < total
+        elif self.page_param:
+            index = (number(self.page_param) or self.start_from_page) - self.start_from_page
+            remaining = index + 1 < total if self.total_counts == "pages" else index * size + count < total
+        else:
+            remaining = False
+        if remaining:
+            unit = "pages" if self.total_counts == "pages" or self.page_path else "records"
+            return (
+                f"a short page: {count} records where {int(size)} were asked for, while '{'.'.join(self.total_path)}' "
+                f"says {int(total)} {unit} in all"
+            )
+        return None
 
 
 def vendor_message(response: requests.Response) -> str:
@@ -125,6 +270,17 @@ class VendorErrorHandler(DefaultErrorHandler):
     path_pattern: Optional[str] = None
     backoff_base_seconds: float = 2.0
     max_backoff_seconds: float = 120.0
+    # Longest Retry-After / reset the sync waits for; "{{ config.get('max_wait_seconds') }}" style values are evaluated.
+    max_wait_seconds: Union[float, str] = DEFAULT_MAX_WAIT_SECONDS
+    # The page contract (see ``PageContract``): where the records are, and how the page tells what remains.
+    records_path: Optional[List[str]] = None
+    total_path: Optional[List[str]] = None
+    total_counts: str = "records"
+    page_path: Optional[List[str]] = None
+    page_param: Optional[str] = None
+    start_from_page: int = 0
+    offset_param: Optional[str] = None
+    page_size_param: Optional[str] = None
 
     def interpret_response(
         self, response_or_exception: Optional[Union[requests.Response, Exception]] = None
@@ -143,9 +299,32 @@ class VendorErrorHandler(DefaultErrorHandler):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)
+        self._stream = str(parameters.get("name") or "")
+        max_wait = self.max_wait_seconds
+        if isinstance(max_wait, str):
+            max_wait = InterpolatedString.create(max_wait, parameters=parameters).eval(self.config or {})
+        self._max_wait = float(max_wait) if max_wait not in (None, "", "None") else DEFAULT_MAX_WAIT_SECONDS
+        self._contract = PageContract(
+            records_path=list(self.records_path or []),
+            total_path=list(self.total_path or []),
+            total_counts=self.total_counts,
+            page_path=list(self.page_path or []),
+            page_param=self.page_param,
+            start_from_page=int(self.start_from_page),
+            offset_param=self.offset_param,
+            page_size_param=self.page_size_param,
+        ) if self.records_path else None
         if not self.backoff_strategies:
+            max_retries = self.max_retries if isinstance(self.max_retries, int) else 5
             self.backoff_strategies = [
-                RateLimitAwareBackoff(self.rate_limit_reset_header, self.backoff_base_seconds, self.max_backoff_seconds)
+                RateLimitAwareBackoff(
+                    self.rate_limit_reset_header,
+                    self.backoff_base_seconds,
+                    self.max_backoff_seconds,
+                    vendor=self.vendor,
+                    max_wait_seconds=self._max_wait,
+                    max_retries=max_retries,
+                )
             ]
 
     def _vendor_filters(
@@ -162,7 +341,7 @@ class VendorErrorHandler(DefaultErrorHandler):
 
     def _parse_success(self, response: requests.Response) -> ErrorResolution:
         try:
-            parse_once(response)
+            body = parse_once(response)
         except orjson.JSONDecodeError as error:
             return ErrorResolution(
                 response_action=ResponseAction.RETRY,
@@ -171,6 +350,18 @@ class VendorErrorHandler(DefaultErrorHandler):
                     f"{self.vendor} sent a response that is not valid JSON for {request_path(response)} ({error}). "
                     "This is usually temporary; the sync retried and stopped so that no page is skipped. "
                     "Run the sync again; it resumes from the last saved state."
+                ),
+            )
+        problem = self._contract.problem(response, body) if self._contract else None
+        if problem:
+            stream = f" (stream {self._stream})" if self._stream else ""
+            return ErrorResolution(
+                response_action=ResponseAction.RETRY,
+                failure_type=FailureType.transient_error,
+                error_message=(
+                    f"{self.vendor} answered {request_path(response)}{stream} with {problem}. It was retried and the "
+                    "stream stopped rather than skip records: no state was saved past the last complete page. Run the "
+                    "sync again; if this persists, report it to the vendor."
                 ),
             )
         return ErrorResolution(response_action=ResponseAction.SUCCESS)

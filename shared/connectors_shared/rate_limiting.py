@@ -21,25 +21,55 @@ the server announced. The declared window is used only when the server sends no 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Optional
 
 import requests
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, AbstractCallRatePolicy
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 logger = logging.getLogger("airbyte")
+
 
 def _sleep(seconds: float) -> None:
     """Module-level so that tests can replace it (see ``connectors_shared.testing.no_waiting``)."""
     time.sleep(seconds)
 
 
+# The longest wait a Retry-After or rate-limit reset may ask for before the sync fails instead (config: max_wait_seconds).
+DEFAULT_MAX_WAIT_SECONDS = 600.0
+
+
+def wait_scale() -> float:
+    """``CONNECTORS_WAIT_SCALE`` (default 1) multiplies every backoff and pause: tests run real processes with 0.001."""
+    try:
+        return max(float(os.environ.get("CONNECTORS_WAIT_SCALE", "1")), 0.0)
+    except ValueError:
+        return 1.0
+
+
+def describe_wait(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} seconds"
+
+
+def too_long_a_wait(vendor: str, seconds: float, asked: str, max_wait: float) -> AirbyteTracedException:
+    message = (
+        f"{vendor} asked the connector to wait {describe_wait(seconds)} before its next request ({asked}), longer "
+        f"than the {describe_wait(max_wait)} it waits at most (max_wait_seconds). The sync stopped rather than hang; "
+        "run it again later, or raise max_wait_seconds in the connector settings."
+    )
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
+
+
 # After this long a request that never reported back (it raised) no longer counts as in flight.
 IN_FLIGHT_EXPIRY_SECONDS = 600.0
-
-# Longest wait we accept from a header; a larger value is more likely a misread unit than a real reset.
-MAX_RESET_SECONDS = 3600.0
 
 
 def seconds_until_reset(header_name: str, raw_value: Optional[str], now: Optional[float] = None) -> Optional[float]:
@@ -61,7 +91,7 @@ def seconds_until_reset(header_name: str, raw_value: Optional[str], now: Optiona
         value = value - wall_now
     elif "milli" in header_name.lower():
         value = value / 1000.0
-    return max(0.0, min(value, MAX_RESET_SECONDS))
+    return max(0.0, value)
 
 
 class HeaderPacedBudget(AbstractAPIBudget):
@@ -75,7 +105,11 @@ class HeaderPacedBudget(AbstractAPIBudget):
         fallback_wait_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Optional[Callable[[float], None]] = None,
+        max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
+        vendor: str = "The API",
     ) -> None:
+        self._max_wait = max_wait_seconds
+        self._vendor = vendor
         self._remaining_header = remaining_header
         self._reset_header = reset_header
         self._limit_codes = frozenset(status_codes_for_ratelimit_hit)
@@ -98,9 +132,11 @@ class HeaderPacedBudget(AbstractAPIBudget):
             if self._remaining is not None:
                 self._remaining -= 1  # reserve a call so that concurrent threads do not overspend the last one
             self._in_flight[id(request)] = now
+        if wait > self._max_wait:
+            raise too_long_a_wait(self._vendor, wait, "its rate-limit reset header", self._max_wait)
         if wait > 0:
-            logger.info(f"Rate limit reached: pausing {wait:.1f} s until the API's window resets.")
-            (self._sleep or _sleep)(wait)
+            logger.info(f"{self._vendor}: rate limit reached; pausing {wait:.1f} s until the API's window resets.")
+            (self._sleep or _sleep)(wait * wait_scale())
 
     def update_from_response(self, request: Any, response: Any) -> None:
         if not isinstance(response, requests.Response):

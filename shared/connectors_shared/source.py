@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
+import os
 import sys
 import traceback
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, ClassVar, List, Mapping, Optional
+from typing import Any, ClassVar, Iterator, List, Mapping, Optional, TextIO
 
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
     AirbyteErrorTraceMessage,
     AirbyteMessage,
     AirbyteMessageSerializer,
@@ -33,18 +36,24 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 import pendulum
 
+from connectors_shared import transport
 from connectors_shared.component_factory import ComponentFactory
-from connectors_shared.rate_limiting import HeaderPacedBudget
+from connectors_shared.input_checks import check_config, check_state, datetime_cursors, unknown_streams
+from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
+from connectors_shared.secret_masking import MaskingStream, SecretMasker, secrets_of
 
 
 def _seconds(iso_duration: str) -> float:
     return pendulum.parse(iso_duration).total_seconds()
 
 
-def budget_from_definition(definition: Mapping[str, Any]) -> HeaderPacedBudget:
+def budget_from_definition(
+    definition: Mapping[str, Any], max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS, vendor: str = "The API"
+) -> HeaderPacedBudget:
     """Build the shared pacer from a manifest's ``api_budget: {type: HTTPAPIBudget, ...}`` block."""
     fallback = 60.0
     for policy in definition.get("policies") or []:
@@ -59,6 +68,8 @@ def budget_from_definition(definition: Mapping[str, Any]) -> HeaderPacedBudget:
         reset_header=definition.get("ratelimit_reset_header"),
         status_codes_for_ratelimit_hit=definition.get("status_codes_for_ratelimit_hit") or (429,),
         fallback_wait_seconds=fallback,
+        max_wait_seconds=max_wait_seconds,
+        vendor=vendor,
     )
 
 
@@ -84,6 +95,7 @@ class ManifestSource(YamlDeclarativeSource):
         config_path: Optional[str] = None,
     ) -> None:
         self._budget: Optional[HeaderPacedBudget] = None
+        transport.install()
         manifest_path = resources.files(self.package).joinpath("manifest.yaml")
         super().__init__(
             path_to_yaml=str(manifest_path), catalog=catalog, config=config, state=state, config_path=config_path
@@ -96,6 +108,35 @@ class ManifestSource(YamlDeclarativeSource):
     def budget(self) -> Optional[HeaderPacedBudget]:
         return self._budget
 
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """Refuse a config no request should be sent with (a ``config_error``), then run ``connection_check``."""
+        check_config(self._config or config)
+        return self.connection_check(logger, config)
+
+    def connection_check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """The manifest's ``check``; a connector whose check does more overrides this, not ``check``."""
+        return super().check(logger, config)
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[AirbyteStateMessage]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        """Check config, saved state and catalog (``connectors_shared.input_checks``), then read as the CDK does."""
+        check_config(self._config or config)
+        check_state(state, datetime_cursors(self._source_config, self._config or config))
+        names = [stream.name for stream in self.streams(self._config or config)]
+        missing = unknown_streams([configured.stream.name for configured in catalog.streams], names)
+        if missing:
+            logger.warning(
+                f"The configured catalog names stream(s) this connector does not have: {', '.join(missing)}. They are "
+                f"not read. Its streams are: {', '.join(names)}; refresh the source schema in Airbyte (or run "
+                "discover again) and select from those."
+            )
+        yield from super().read(logger, config, catalog, state)
+
     def _prepare_for_stream_build(self) -> None:
         # Replaces the CDK's version rather than extending it: the CDK would also build its own HTTPAPIBudget, whose
         # rate limiter runs a background thread for the whole sync (about 5% of a read's CPU) only to be discarded.
@@ -104,9 +145,22 @@ class ManifestSource(YamlDeclarativeSource):
         definition = self._source_config.get("api_budget")
         if definition:
             if self._budget is None:
-                self._budget = budget_from_definition(definition)
+                config = self._config or {}
+                self._budget = budget_from_definition(
+                    definition,
+                    max_wait_seconds=float(config.get("max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS),
+                    vendor=str(self._source_config.get("spec", {}).get("connection_specification", {}).get("title")
+                               or "The API"),
+                )
             # The factory hands this budget to every HttpRequester it builds from here on.
             self._constructor._api_budget = self._budget
+
+
+def _trace_line(error: AirbyteTracedException, with_stack: bool = True) -> str:
+    message = error.as_airbyte_message()
+    if not with_stack and message.trace and message.trace.error:
+        message.trace.error.stack_trace = None
+    return orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()
 
 
 def _config_error(message: str, internal: str) -> str:
@@ -116,7 +170,7 @@ def _config_error(message: str, internal: str) -> str:
             type=TraceType.ERROR,
             emitted_at=datetime.now(timezone.utc).timestamp() * 1000,
             error=AirbyteErrorTraceMessage(
-                message=message, internal_message=internal, stack_trace=internal, failure_type=FailureType.config_error
+                message=message, internal_message=internal, stack_trace=None, failure_type=FailureType.config_error
             ),
         ),
     )
@@ -134,25 +188,111 @@ def build_source(source_class: type[ManifestSource], args: List[str]) -> Source:
     return source_class(catalog=catalog, config=config, state=state, config_path=config_path)
 
 
+def _mask_process_output(masker: SecretMasker) -> TextIO:
+    """Route stdout, stderr and every logging handler writing to them through ``masker``; returns the new stdout."""
+    original_out, original_err = sys.stdout, sys.stderr
+    masked_out, masked_err = MaskingStream(original_out, masker), MaskingStream(original_err, masker)
+    for handler in [*logging.getLogger().handlers, *logging.getLogger("airbyte").handlers]:
+        stream = getattr(handler, "stream", None)
+        if stream is original_out or stream is sys.__stdout__:
+            handler.setStream(masked_out)  # type: ignore[attr-defined]
+        elif stream is original_err or stream is sys.__stderr__:
+            handler.setStream(masked_err)  # type: ignore[attr-defined]
+    sys.stdout, sys.stderr = masked_out, masked_err  # type: ignore[assignment]
+    return masked_out  # type: ignore[return-value]
+
+
 def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] = None) -> None:
     """Console entrypoint: ``source-x spec|check|discover|read --config ... [--catalog ...] [--state ...]``.
 
-    A config, catalog or state file that cannot be read becomes an Airbyte ``config_error`` trace, not a traceback.
+    Differs from the CDK's ``launch`` in what reaches the user:
+
+    - every line written to stdout or stderr has the config's secrets masked (``connectors_shared.secret_masking``);
+    - a config, catalog or state file that cannot be read is a ``config_error`` trace, not a traceback;
+    - a fatal error in a read (a ``config_error``: a refused token, a 404, a refused redirect) ends the sync at once
+      with that one error, instead of every other stream sending the same bad request again;
+    - when streams failed, the closing error says which and keeps their failure type, instead of the CDK's summary
+      (always a ``config_error``, whatever the cause);
+    - any other exception becomes one error trace, never a bare traceback.
     """
     args = sys.argv[1:] if args is None else args
+    masker = SecretMasker()
+    out = _mask_process_output(masker)
     try:
         source = build_source(source_class, args)
     except (OSError, ValueError, json.JSONDecodeError) as error:
-        print(
+        out.write(
             _config_error(
                 f"Could not read the files given on the command line: {error}. "
                 "Check that --config, --catalog and --state point to readable JSON files.",
                 traceback.format_exc(),
             )
+            + "\n"
         )
+        out.flush()
         sys.exit(1)
+    config = getattr(source, "_config", None)
+    try:
+        masker.set(secrets_of(source.spec(logging.getLogger("airbyte")).connectionSpecification, config))
+    except Exception:  # noqa: BLE001 - a spec that cannot be built fails visibly in the run below
+        masker.set(secrets_of(None, config))
     tune_interpreter()
-    launch(source, args)
+    sys.exit(run_entrypoint(source, args, out))
+
+
+def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
+    """Run one command and write its messages to ``out``; returns the process exit code (module docstring above)."""
+    entrypoint = AirbyteEntrypoint(source)
+    parsed = entrypoint.parse_args(args)
+    reading = parsed.command == "read"
+    failures: List[FailureType] = []
+    failed_streams: List[str] = []
+    write = out.write
+    try:
+        for message in entrypoint.run(parsed):
+            if not message.startswith('{"type":"TRACE"'):
+                write(message + "\n")
+                continue
+            parsed_message = orjson.loads(message)
+            error = (parsed_message.get("trace") or {}).get("error")
+            if error and error.get("failure_type") == "config_error" and error.get("stack_trace"):
+                error["stack_trace"] = None  # the user's to fix, not a bug: a stack trace only hides the message
+                message = orjson.dumps(parsed_message).decode()
+            write(message + "\n")
+            if error:
+                failures.append(FailureType(error.get("failure_type") or "system_error"))
+                stream = (error.get("stream_descriptor") or {}).get("name")
+                if stream and stream not in failed_streams:
+                    failed_streams.append(stream)
+                if reading and failures[-1] == FailureType.config_error:
+                    # Nothing else this sync sends can succeed with the same config: stop every thread now.
+                    out.flush()
+                    os._exit(1)
+    except AirbyteTracedException as error:
+        if error.internal_message == "Concurrent read failure" and failures:
+            error = AirbyteTracedException(
+                message=(
+                    f"The sync did not finish: {len(failed_streams) or 'some'} stream(s) failed"
+                    f"{' (' + ', '.join(failed_streams) + ')' if failed_streams else ''}; the errors above say why. Records and state "
+                    "up to each failure were kept, so the next sync resumes from there."
+                ),
+                internal_message=error.message,
+                failure_type=failures[0],
+            )
+            write(_trace_line(error, with_stack=False) + "\n")
+        else:
+            write(_trace_line(error, with_stack=error.failure_type != FailureType.config_error) + "\n")
+        out.flush()
+        return 1
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one trace, never a bare traceback
+        traced = AirbyteTracedException.from_exception(
+            error, message=f"The connector stopped on an unexpected error ({type(error).__name__}: {error})."
+        )
+        write(_trace_line(traced) + "\n")
+        out.flush()
+        return 1
+    out.flush()
+    return 0
 
 
 # Collect the youngest generation after this many new container objects instead of CPython's 700.

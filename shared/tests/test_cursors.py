@@ -144,3 +144,19 @@ def test_observe_takes_the_fast_path_for_normalized_values(monkeypatch):
     assert parsed == ["2024-01-06T10:00:00+02:00"]
     cursor.close_partition(_Partition(first))
     assert cursor.state["slices"][-1]["most_recent_cursor_value"] == "2024-01-06"
+
+
+def test_a_record_dated_in_the_future_never_moves_the_state_past_its_window():
+    repository = InMemoryMessageRepository()
+    cursor = _cursor(DatetimeWindowCursor, repository)
+    first = next(iter(cursor.stream_slices()))
+    cursor.observe(Record(data={"date": "2099-01-01T00:00:00.000Z"}, stream_name="orders", associated_slice=first))
+    cursor.close_partition(_Partition(first))
+    assert cursor.state["slices"][-1]["most_recent_cursor_value"] == first["end_time"]
+    # The CDK's own cursor would have saved 2099: every later sync would read nothing new.
+    cdk_repository = InMemoryMessageRepository()
+    cdk = _cursor(ConcurrentCursor, cdk_repository)
+    cdk_first = next(iter(cdk.stream_slices()))
+    cdk.observe(Record(data={"date": "2099-01-01T00:00:00.000Z"}, stream_name="orders", associated_slice=cdk_first))
+    cdk.close_partition(_Partition(cdk_first))
+    assert cdk.state["slices"][-1]["most_recent_cursor_value"] == "2099-01-01"

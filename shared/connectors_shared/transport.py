@@ -1,0 +1,193 @@
+"""Where requests may go, and how long one may take: the guard every connector's HTTP traffic passes through.
+
+``install()`` wraps ``requests.Session.send`` and ``Session.get_redirect_target`` once per process, so that it
+covers every request a connector makes, the CDK's and our own (TextYess's check):
+
+- **Credentials stay with the API.** A redirect is followed only to the same scheme, host and port as the request
+  that was redirected. A redirect anywhere else (another host, port or scheme) is refused with a ``config_error``
+  before anything is sent there, so no header (``apikey``, ``x-auth-token``, ``Authorization``) can follow it.
+  (``requests`` itself strips only ``Authorization`` on a host change, and only that header.)
+- **No cloud metadata endpoints.** A request to a link-local address (169.254.0.0/16, fe80::/10), to AWS's
+  fd00:ec2::254 or to a metadata host name is refused before it is sent. ``check_base_url`` says the same of a
+  configured ``base_url`` before any request. Loopback and private addresses are allowed (sandboxes, proxies).
+- **Every request ends.** The body is read under an overall deadline (``REQUEST_DEADLINE_SECONDS``, default 120 s;
+  ``CONNECTORS_REQUEST_DEADLINE_SECONDS`` in the environment overrides it), on top of the connect and read timeouts
+  the manifest sets. A body trickling in a byte at a time raises ``ReadTimeout``, which the shared error handler
+  retries as a timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from typing import Any, Optional, Tuple
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+REQUEST_DEADLINE_SECONDS = 120.0
+READ_CHUNK_BYTES = 1 << 20
+METADATA_HOST_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata.azure.internal"})
+_LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
+_LINK_LOCAL_V6 = ipaddress.ip_network("fe80::/10")
+_AWS_METADATA_V6 = ipaddress.ip_address("fd00:ec2::254")
+
+_installed = False
+
+
+def request_deadline_seconds() -> float:
+    raw = os.environ.get("CONNECTORS_REQUEST_DEADLINE_SECONDS")
+    try:
+        return float(raw) if raw else REQUEST_DEADLINE_SECONDS
+    except ValueError:
+        return REQUEST_DEADLINE_SECONDS
+
+
+def origin(url: str) -> Tuple[str, str, Optional[int]]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _display(url: str) -> str:
+    """``scheme://host:port`` of a URL: never its user info, path or query, which may carry secrets."""
+    scheme, host, port = origin(url)
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def refused_host(host: str) -> Optional[str]:
+    """Why requests to ``host`` are refused (a cloud metadata or link-local address), or ``None``."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name in METADATA_HOST_NAMES:
+        return "a cloud metadata service"
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address == _AWS_METADATA_V6:
+        return "a cloud metadata service"
+    if address in (_LINK_LOCAL_V4 if address.version == 4 else _LINK_LOCAL_V6):
+        return "a link-local address, where cloud metadata services live"
+    return None
+
+
+def check_base_url(url: Any, field: str = "base_url") -> None:
+    """Refuse a configured URL that is not http(s) or points at a metadata/link-local host (a ``config_error``)."""
+    if url in (None, ""):
+        return
+    text = str(url)
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise AirbyteTracedException(
+            message=f"{field} must be an http:// or https:// address with a host name, such as https://api.example.com.",
+            failure_type=FailureType.config_error,
+        )
+    reason = refused_host(parts.hostname)
+    if reason:
+        raise AirbyteTracedException(
+            message=(
+                f"{field} points at {_display(text)}, {reason}. Connectors never send credentials there; set {field} "
+                "to the vendor's API address (or leave it empty for the default)."
+            ),
+            failure_type=FailureType.config_error,
+        )
+
+
+def _refuse_redirect(response: requests.Response, target: str) -> AirbyteTracedException:
+    reason = refused_host(origin(target)[1])
+    where = f"{_display(target)} ({reason})" if reason else _display(target)
+    return AirbyteTracedException(
+        message=(
+            f"The API at {_display(response.url)} answered HTTP {response.status_code}, redirecting to {where}. "
+            "Credentials are sent only to the scheme, host and port of base_url, so the redirect was not followed. "
+            "If the API has moved, set base_url to its new address."
+        ),
+        internal_message=f"Refused redirect from {_display(response.url)} to {_display(target)}",
+        failure_type=FailureType.config_error,
+    )
+
+
+def _read_body(response: requests.Response, deadline: float) -> None:
+    """Read the whole body now, failing with ``ReadTimeout`` once ``deadline`` (monotonic) has passed."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:
+        response.content  # noqa: B018 - not a urllib3 response (a test double): read it the ordinary way
+        return
+    chunks = []
+    try:
+        while True:
+            chunk = read1(READ_CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                raise requests.exceptions.ReadTimeout(
+                    f"the response body was still arriving after the {request_deadline_seconds():.0f} s deadline "
+                    "for one request",
+                    request=response.request,
+                )
+    except ReadTimeoutError as error:
+        raise requests.exceptions.ReadTimeout(error, request=response.request) from error
+    except ProtocolError as error:
+        raise requests.exceptions.ChunkedEncodingError(error, request=response.request) from error
+    except DecodeError as error:
+        raise requests.exceptions.ContentDecodingError(error, request=response.request) from error
+    except SSLError as error:
+        raise requests.exceptions.SSLError(error, request=response.request) from error
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    response.raw.release_conn()
+
+
+def install() -> None:
+    """Wrap ``requests.Session`` once per process (see the module docstring). Safe to call repeatedly."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    original_send = requests.Session.send
+    original_redirect_target = requests.Session.get_redirect_target
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        reason = refused_host(origin(request.url or "")[1])
+        if reason:
+            raise AirbyteTracedException(
+                message=(
+                    f"Refused to send a request to {_display(request.url or '')}, {reason}. Set base_url to the "
+                    "vendor's API address."
+                ),
+                failure_type=FailureType.config_error,
+            )
+        if kwargs.get("stream"):
+            return original_send(self, request, **kwargs)
+        deadline = time.monotonic() + request_deadline_seconds()
+        response = original_send(self, request, **{**kwargs, "stream": True})
+        _read_body(response, deadline)
+        return response
+
+    def get_redirect_target(self: requests.Session, response: requests.Response) -> Optional[str]:
+        target = original_redirect_target(self, response)
+        if target:
+            absolute = urljoin(response.url, target)
+            if origin(absolute) != origin(response.url):
+                raise _refuse_redirect(response, absolute)
+        return target
+
+    requests.Session.send = send  # type: ignore[method-assign]
+    requests.Session.get_redirect_target = get_redirect_target  # type: ignore[method-assign]
