@@ -8,8 +8,11 @@
 - `error_handling`: one retry/backoff policy for 429, 5xx, timeouts and malformed bodies, with actionable messages.
 - `decoding`: a JSON decoder that parses each page once and never turns a bad body into an empty page.
 - `extraction`: a record extractor that walks a fixed field path without dpath.
-- `pagination`: page-number and offset paging that stop at the advertised total.
+- `pagination`: page-number, offset and cursor paging that stop at the advertised total and fail on loops.
 - `startup`: skips work the CDK's import does and never uses (run here, before any connector imports the CDK).
+- `transport`: where requests may go (no cross-origin redirects, no metadata hosts) and an overall deadline each.
+- `secret_masking`: masks the config's secrets in every line written to stdout and stderr.
+- `input_checks`: config, saved state and catalog checked before any request, as config errors naming the field.
 - `testing`: a pytest plugin and helpers for the connectors' unit tests.
 """
 

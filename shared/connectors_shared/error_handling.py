@@ -12,14 +12,19 @@ answer               what happens
 ===================  ==========================================================================================
 2xx, valid JSON      success; the parsed body is kept on the response so the decoder does not parse it again
 2xx, broken JSON     retried (proxies truncate bodies); after ``max_retries`` the sync fails with a clear message
+2xx, broken page     no records list at ``records_path``, or a short page while the total says more remain
+                     (``PageContract``): retried, then the stream fails naming vendor, stream and path
 401 / 403            fails at once as a ``config_error`` with the connector's ``auth_error_message`` /
                      ``forbidden_error_message``
 404                  fails as a ``config_error`` that names the path and points at ``base_url``
 400 / 422            fails as a ``config_error`` that quotes the vendor's message (every entry of a list)
 429                  waits until the reset the vendor announced (header or ``Retry-After``), else backs off
-                     exponentially; bounded by ``max_retries`` like every retry
-5xx, timeouts,       retried with exponential backoff (``backoff_base_seconds * 2 ** (attempt - 1)``, capped at
-connection errors    ``max_backoff_seconds``), at most ``max_retries`` times, then fails as a transient error
+                     exponentially; bounded by ``max_retries`` like every retry; a reset beyond
+                     ``max_wait_seconds`` (default 600) fails at once, saying what the API asked
+5xx, timeouts        retried with exponential backoff (``backoff_base_seconds * 2 ** (attempt - 1)``, capped at
+                     ``max_backoff_seconds``), at most ``max_retries`` times, then fails as a transient error
+connection errors    the same, but after ``CONNECTION_ATTEMPTS`` the whole sync stops with a config_error naming the
+                     host: an unreachable base_url fails in about a minute, not once per date window
 ===================  ==========================================================================================
 
 Example (manifest)::
@@ -125,9 +130,11 @@ class RateLimitAwareBackoff(BackoffStrategy):
         elif isinstance(response_or_exception, requests.RequestException) and response_or_exception.request is not None:
             where = f" for {urlsplit(response_or_exception.request.url or '').path}"
         scaled = wait * wait_scale()
+        # The CDK asks for a wait on its last attempt too, then gives up without waiting: do not promise a retry.
+        next_step = f"retrying in {scaled:.1f} s" if attempt_count <= self.max_retries else "giving up"
         logger.info(
             f"{self.vendor}: {retry_reason(response_or_exception)}{where} (attempt {attempt_count} of "
-            f"{self.max_retries + 1}); retrying in {scaled:.1f} s."
+            f"{self.max_retries + 1}); {next_step}."
         )
         # The CDK sleeps one second more than it is told (see the class docstring).
         return max(scaled - 1.0, 0.001)

@@ -46,7 +46,6 @@ from connectors_shared.decoding import parsed_body, request_path
 LOOP_SLACK_FACTOR = 1.5
 LOOP_SLACK_PAGES = 2
 
-_pages_read = threading.local()  # a partition's pages are read one after another, on one thread
 
 
 def paging_loop(vendor: str, parameters: Mapping[str, Any], response: requests.Response, what: str) -> AirbyteTracedException:
@@ -68,8 +67,15 @@ def watch_for_loops(
     last_record: Optional[Record],
     max_pages: Optional[float],
 ) -> None:
-    """Fail the partition when a page repeats the one before, or it reads more pages than ``max_pages``."""
-    state = _pages_read.__dict__.setdefault(id(strategy), [0, None])
+    """Fail the partition when a page repeats the one before, or it reads more pages than ``max_pages``.
+
+    What is counted lives on the strategy, per thread: a partition's pages are read one after another on one thread,
+    while other threads read other partitions through the same strategy.
+    """
+    pages_read = strategy.__dict__.get("_pages_read")
+    if pages_read is None:
+        pages_read = strategy.__dict__.setdefault("_pages_read", threading.local())
+    state = pages_read.__dict__.setdefault("state", [0, None])
     if first_page:
         state[0], state[1] = 0, None
     state[0] += 1

@@ -36,8 +36,6 @@ _LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
 _LINK_LOCAL_V6 = ipaddress.ip_network("fe80::/10")
 _AWS_METADATA_V6 = ipaddress.ip_address("fd00:ec2::254")
 
-_installed = False
-
 
 def request_deadline_seconds() -> float:
     raw = os.environ.get("CONNECTORS_REQUEST_DEADLINE_SECONDS")
@@ -155,15 +153,7 @@ def _read_body(response: requests.Response, deadline: float) -> None:
     response.raw.release_conn()
 
 
-def install() -> None:
-    """Wrap ``requests.Session`` once per process (see the module docstring). Safe to call repeatedly."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    original_send = requests.Session.send
-    original_redirect_target = requests.Session.get_redirect_target
-
+def _guarded_send(original_send: Any) -> Any:
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         reason = refused_host(origin(request.url or "")[1])
         if reason:
@@ -181,6 +171,11 @@ def install() -> None:
         _read_body(response, deadline)
         return response
 
+    send._connectors_transport = True  # type: ignore[attr-defined]
+    return send
+
+
+def _guarded_redirect_target(original_redirect_target: Any) -> Any:
     def get_redirect_target(self: requests.Session, response: requests.Response) -> Optional[str]:
         target = original_redirect_target(self, response)
         if target:
@@ -189,5 +184,16 @@ def install() -> None:
                 raise _refuse_redirect(response, absolute)
         return target
 
-    requests.Session.send = send  # type: ignore[method-assign]
-    requests.Session.get_redirect_target = get_redirect_target  # type: ignore[method-assign]
+    get_redirect_target._connectors_transport = True  # type: ignore[attr-defined]
+    return get_redirect_target
+
+
+def install() -> None:
+    """Wrap ``requests.Session`` (see the module docstring). Safe to call repeatedly: each method is wrapped again
+    only when something (a test's ``requests_mock``) has put another one in place since."""
+    if not getattr(requests.Session.send, "_connectors_transport", False):
+        requests.Session.send = _guarded_send(requests.Session.send)  # type: ignore[method-assign]
+    if not getattr(requests.Session.get_redirect_target, "_connectors_transport", False):
+        requests.Session.get_redirect_target = _guarded_redirect_target(  # type: ignore[method-assign]
+            requests.Session.get_redirect_target
+        )

@@ -10,11 +10,15 @@ from source_textyess.components import TextyessCheck
 
 
 class SourceTextyess(ManifestSource):
-    """``ManifestSource`` whose ``check`` also validates campaign_ids (the manifest schema has no custom checker)."""
+    """``ManifestSource`` whose check also validates campaign_ids (the manifest schema has no custom checker).
+
+    It overrides ``connection_check``, not ``check``: ``ManifestSource.check`` first refuses a bad config
+    (``connectors_shared.input_checks``), then calls this.
+    """
 
     package = "source_textyess"
 
-    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+    def connection_check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         checker = TextyessCheck(stream_names=list(self._source_config["check"]["stream_names"]), parameters={})
         succeeded, message = checker.check_connection(self, logger, self._config or config)
         if succeeded:
