@@ -25,7 +25,8 @@ START = days_ago(10)  # one window, START..TODAY
 
 
 def config(**overrides: Any) -> Dict[str, Any]:
-    values = {"access_token": ACCESS_TOKEN, "location_id": LOCATION_ID, "start_date": START}
+    # lookback_days 0: tests about windows and state see the bare cursor; test_lookback.py covers the default.
+    values = {"access_token": ACCESS_TOKEN, "location_id": LOCATION_ID, "start_date": START, "lookback_days": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 

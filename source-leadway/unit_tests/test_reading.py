@@ -4,7 +4,7 @@ import pytest
 
 from builders import (START, TODAY, LeadwayRequest, config, coupon, days_ago, order, page, subscription,
                       transaction)
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_leadway import SourceLeadway
 
 
@@ -32,12 +32,21 @@ class TestPaging:
         assert requests_mock.call_count == 2  # offset=200 would be one request past the end
         assert not output.errors
 
-    def test_given_short_page_when_read_then_stops_even_if_total_promises_more(self, requests_mock):
+    def test_given_short_page_while_total_promises_more_when_read_then_retried_and_the_stream_fails(
+        self, requests_mock, no_waiting
+    ):
+        # It used to stop quietly after 130 of 500 orders: now the short page is retried, then the stream fails.
         request = LeadwayRequest.orders().window(START, TODAY)
         requests_mock.get(request.page(0).url, json=page(orders_page(0, 100), total=500), complete_qs=True)
-        requests_mock.get(request.page(100).url, json=page(orders_page(100, 30), total=500), complete_qs=True)
-        assert len(ids(read(SourceLeadway, config(), "orders"))) == 130
-        assert requests_mock.call_count == 2
+        short = requests_mock.get(request.page(100).url, json=page(orders_page(100, 30), total=500), complete_qs=True)
+        output = read(SourceLeadway, config(), "orders")
+        assert ids(output) == [f"o{n}" for n in range(100)]  # the full page before it is kept
+        assert short.call_count == 6  # the first try and 5 retries
+        assert failure_type(output) == "transient_error"
+        message = error_messages(output)
+        assert "Leadway" in message and "/payments/orders" in message and "stream orders" in message
+        assert "short page: 30 records where 100 were asked for" in message and "'totalCount' says 500" in message
+        assert output.errors[0].trace.error.stream_descriptor.name == "orders"
 
     def test_given_empty_first_page_when_read_then_one_request(self, requests_mock):
         requests_mock.get(LeadwayRequest.orders().window(START, TODAY).url, json=page([], total=0), complete_qs=True)

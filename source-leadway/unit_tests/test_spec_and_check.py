@@ -18,11 +18,11 @@ def spec():
 def test_spec_declares_the_contract_fields_and_hides_the_token():
     specification = spec()
     properties = specification["properties"]
-    assert set(properties) == {"access_token", "location_id", "start_date", "lookback_days", "page_size", "base_url"}
+    assert set(properties) == {"access_token", "location_id", "start_date", "lookback_days", "page_size", "max_wait_seconds", "base_url"}
     assert properties["access_token"]["airbyte_secret"] is True
     assert specification["required"] == ["access_token", "location_id", "start_date"]
     assert properties["page_size"]["default"] == 100
-    assert properties["lookback_days"]["default"] == 0
+    assert (properties["lookback_days"]["type"], properties["lookback_days"]["default"], properties["lookback_days"]["minimum"]) == ("integer", 30, 0)
     assert properties["base_url"]["default"] == "https://services.leadconnectorhq.com"
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from builders import ACCOUNT_ID, DEMO_URL, OpenLetterRequest, config, contact, order, page, rows, template
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_openletter import SourceOpenletter
 
 
@@ -38,12 +38,22 @@ class TestPaging:
         assert ids(read(SourceOpenletter, config(page_size=3), "contacts")) == ["1", "2", "3", "4", "5"]
         assert requests_mock.call_count == 2
 
-    def test_given_count_larger_than_the_rows_when_a_page_is_empty_then_stops(self, requests_mock):
-        # A count that overstates the rows (rows deleted while paging) must not loop forever.
+    def test_given_count_larger_than_the_rows_when_a_page_is_empty_then_retried_and_the_stream_fails(
+        self, requests_mock, no_waiting
+    ):
+        # An empty page while count says 7 more rows remain used to end the stream quietly: it is now retried a
+        # bounded number of times (never a loop), then the stream fails naming it, keeping the page read before.
         requests_mock.get(OpenLetterRequest.orders().page_size(2).page(0).url, json=page(rows(1, 2), count=9), complete_qs=True)
-        requests_mock.get(OpenLetterRequest.orders().page_size(2).page(1).url, json=page([], count=9), complete_qs=True)
-        assert ids(read(SourceOpenletter, config(page_size=2), "orders")) == ["1", "2"]
-        assert requests_mock.call_count == 2
+        empty = requests_mock.get(OpenLetterRequest.orders().page_size(2).page(1).url, json=page([], count=9),
+                                  complete_qs=True)
+        output = read(SourceOpenletter, config(page_size=2), "orders")
+        assert ids(output) == ["1", "2"]
+        assert empty.call_count == 6  # the first try and 5 retries
+        assert failure_type(output) == "transient_error"
+        message = error_messages(output)
+        assert "OpenLetter Connect" in message and "/api/v1/orders/" in message and "stream orders" in message
+        assert "short page: 0 records where 2 were asked for" in message and "'data.count' says 9" in message
+        assert output.errors[0].trace.error.stream_descriptor.name == "orders"
 
     def test_given_no_rows_when_read_then_one_request_and_no_records(self, requests_mock):
         requests_mock.get(OpenLetterRequest.templates().url, json=page([]), complete_qs=True)

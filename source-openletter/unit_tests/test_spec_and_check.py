@@ -18,7 +18,7 @@ def spec():
 def test_spec_declares_the_contract_fields_and_hides_the_token():
     specification = spec()
     properties = specification["properties"]
-    assert set(properties) == {"api_token", "environment", "base_url", "account_id", "page_size"}
+    assert set(properties) == {"api_token", "environment", "base_url", "account_id", "page_size", "max_wait_seconds"}
     assert properties["api_token"]["airbyte_secret"] is True
     assert specification["required"] == ["api_token"]
     assert (properties["environment"]["enum"], properties["environment"]["default"]) == (["production", "demo"], "production")

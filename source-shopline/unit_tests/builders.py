@@ -18,7 +18,8 @@ NOW_PARAM = "2024-03-01 12:30:15.000"
 
 
 def config(**overrides: Any) -> Dict[str, Any]:
-    values = {"access_token": TOKEN, "start_date": "2024-02-25", "page_size": 50}
+    # lookback_days 0: tests about windows and state see the bare cursor; test_lookback.py covers the default.
+    values = {"access_token": TOKEN, "start_date": "2024-02-25", "page_size": 50, "lookback_days": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 

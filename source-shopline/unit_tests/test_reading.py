@@ -3,7 +3,7 @@
 import pytest
 
 from builders import NOW_PARAM, ShoplineRequest, campaign, config, error, ids, keyset, money, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_shopline import SourceShopline
 
 CAMPAIGNS = ShoplineRequest.affiliate_campaigns()
@@ -26,10 +26,23 @@ class TestAffiliateCampaigns:
         assert len(data(output)) == 100 and not output.errors
         assert requests_mock.call_count == 2
 
-    def test_given_empty_page_before_total_pages_when_read_then_stops(self, requests_mock):
-        requests_mock.get(CAMPAIGNS.url, json=page([], 1, 4), complete_qs=True)
-        assert data(read(SourceShopline, config(), "affiliate_campaigns")) == []
-        assert requests_mock.call_count == 1
+    def test_given_empty_page_before_total_pages_when_read_then_retried_and_the_stream_fails(
+        self, requests_mock, no_waiting
+    ):
+        # It used to stop quietly, losing pages 3 and 4: now the page is retried, then the stream fails naming it.
+        requests_mock.get(CAMPAIGNS.per_page(2).url, json=page([campaign("a"), campaign("b")], 1, 4, per_page=2),
+                          complete_qs=True)
+        empty = requests_mock.get(CAMPAIGNS.per_page(2).page(2).url, json=page([], 2, 4, per_page=2), complete_qs=True)
+        output = read(SourceShopline, config(page_size=2), "affiliate_campaigns")
+        assert [r["id"] for r in data(output)] == ["a", "b"]  # the full page before it is kept
+        # The first try and 6 retries, each a real request: the parent stream's response cache must not answer them.
+        assert empty.call_count == 7
+        assert [round(seconds) for seconds in no_waiting.seconds] == [2, 4, 8, 16, 32, 64]
+        assert failure_type(output) == "transient_error"
+        message = error_messages(output)
+        assert "SHOPLINE" in message and "/v1/affiliate_campaigns" in message and "stream affiliate_campaigns" in message
+        assert "short page: 0 records where 2 were asked for" in message and "'pagination.total_pages' says 4" in message
+        assert output.errors[0].trace.error.stream_descriptor.name == "affiliate_campaigns"
 
     def test_given_no_pagination_object_when_read_then_pages_until_an_empty_page(self, requests_mock):
         requests_mock.get(CAMPAIGNS.per_page(2).url, json={"items": [campaign("a"), campaign("b")]}, complete_qs=True)

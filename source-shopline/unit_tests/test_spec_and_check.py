@@ -18,12 +18,13 @@ def spec():
 def test_spec_declares_the_contract_fields_and_hides_the_token():
     connection = spec()
     properties = connection["properties"]
-    assert set(properties) == {"access_token", "start_date", "affiliate_campaign_ids", "page_size", "base_url"}
+    assert set(properties) == {"access_token", "start_date", "affiliate_campaign_ids", "lookback_days", "page_size", "max_wait_seconds", "base_url"}
     assert properties["access_token"]["airbyte_secret"] is True
     assert connection["required"] == ["access_token", "start_date"]
     assert (properties["page_size"]["default"], properties["page_size"]["maximum"]) == (50, 50)
     assert properties["base_url"]["default"] == "https://open.shopline.io"
     assert properties["affiliate_campaign_ids"]["type"] == "array"
+    assert (properties["lookback_days"]["type"], properties["lookback_days"]["default"], properties["lookback_days"]["minimum"]) == ("integer", 1, 0)
 
 
 def test_given_valid_token_when_check_then_succeeded_with_bearer_header(requests_mock):

@@ -27,7 +27,8 @@ def days_ago(days: int) -> str:
 
 
 def config(**overrides: Any) -> Dict[str, Any]:
-    values = {"api_token": API_TOKEN, "start_date": days_ago(3)[:10], "page_size": 100}
+    # lookback_days 1 (the minimum the connector re-reads): test_lookback.py covers the default.
+    values = {"api_token": API_TOKEN, "start_date": days_ago(3)[:10], "page_size": 100, "lookback_days": 1}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from builders import (CAMPAIGN_A, CAMPAIGN_B, TextyessRequest, campaign_row, config, days_ago, order, orders, page)
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_textyess import SourceTextyess
 
 
@@ -43,10 +43,19 @@ class TestPaging:
         assert len(ids(output)) == 200
         assert requests_mock.call_count == 2  # (1 + 1) * 100 >= 200: page 2 is never asked for
 
-    def test_given_empty_page_before_total_when_read_then_stops(self, requests_mock):
-        TextyessRequest.orders().window(days_ago(3)).mock(requests_mock, json=page([], total=500))
+    def test_given_empty_page_before_total_when_read_then_retried_and_the_stream_fails(self, requests_mock, no_waiting):
+        # It used to stop quietly after 100 of 500 orders: now the empty page is retried, then the stream fails.
+        request = lambda n: TextyessRequest.orders().window(days_ago(3)).page(n)  # noqa: E731
+        request(0).mock(requests_mock, json=page(orders(1, 100), total=500))
+        request(1).mock(requests_mock, json=page([], total=500, number=1))
         output = read(SourceTextyess, config(), "orders")
-        assert ids(output) == [] and requests_mock.call_count == 1
+        assert ids(output) == [str(i) for i in range(1, 101)]  # the full page before it is kept
+        assert requests_mock.call_count == 1 + 6  # page 1 tried once and retried 5 times
+        assert failure_type(output) == "transient_error"
+        message = error_messages(output)
+        assert "TextYess" in message and "/analytics/orders" in message and "stream orders" in message
+        assert "short page: 0 records where 100 were asked for" in message and "'pagination.total' says 500" in message
+        assert output.errors[0].trace.error.stream_descriptor.name == "orders"
 
     def test_given_page_size_when_read_then_sent_as_per_page(self, requests_mock):
         request = lambda n: TextyessRequest.orders().window(days_ago(3)).per_page(2).page(n)  # noqa: E731

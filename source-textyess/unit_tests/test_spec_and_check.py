@@ -30,12 +30,13 @@ def campaign_probe(campaign_id):
 class TestSpec:
     def test_spec_declares_the_contract_fields_and_hides_the_token(self):
         properties = spec()["properties"]
-        assert set(properties) == {"api_token", "start_date", "campaign_ids", "page_size", "base_url"}
+        assert set(properties) == {"api_token", "start_date", "campaign_ids", "lookback_days", "page_size", "max_wait_seconds", "base_url"}
         assert properties["api_token"]["airbyte_secret"] is True
         assert spec()["required"] == ["api_token", "start_date"]
         assert properties["page_size"]["default"] == 100
         assert properties["base_url"]["default"] == "https://api-ai.textyess.com"
         assert properties["campaign_ids"]["type"] == "array"
+        assert (properties["lookback_days"]["type"], properties["lookback_days"]["default"], properties["lookback_days"]["minimum"]) == ("integer", 30, 0)
 
 
 class TestCheck:
@@ -107,6 +108,22 @@ class TestCheck:
     def test_given_invalid_config_when_check_then_failed_with_validation_message(self, bad_config, fragment, requests_mock):
         result = check(SourceTextyess, bad_config)
         assert result["status"] == "FAILED"
+        assert fragment in result["message"]
+        assert requests_mock.call_count == 0
+
+    @pytest.mark.parametrize(
+        "bad_config, fragment",
+        [
+            (config(start_date=days_ago(-3)), "is in the future"),
+            (config(base_url="http://169.254.169.254/latest"), "link-local"),
+        ],
+    )
+    def test_given_config_the_shared_checks_refuse_when_check_then_refused_before_the_campaign_check(
+        self, bad_config, fragment, requests_mock
+    ):
+        # SourceTextyess overrides connection_check, so ManifestSource.check still runs input_checks first.
+        result = check(SourceTextyess, bad_config)
+        assert result["status"] in ("FAILED", "ERROR")
         assert fragment in result["message"]
         assert requests_mock.call_count == 0
 

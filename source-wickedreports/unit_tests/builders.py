@@ -14,7 +14,9 @@ BASE_URL = "https://api.wickedreports.com"
 
 
 def config(**overrides: Any) -> Dict[str, Any]:
-    values = {"api_key": API_KEY, "start_date": "2024-01-01", "end_date": "2024-01-20", "page_size": 1000}
+    # lookback_days 0: tests about windows and state see the bare cursor; test_lookback.py covers the default.
+    values = {"api_key": API_KEY, "start_date": "2024-01-01", "end_date": "2024-01-20", "page_size": 1000,
+              "lookback_days": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 

@@ -25,11 +25,12 @@ def test_given_429_with_reset_header_when_read_then_waits_for_reset_and_retries(
 
 
 def test_given_no_calls_remaining_when_next_request_then_paces_until_reset_without_a_429(requests_mock, no_waiting):
-    first = WickedRequest.orders().window("2024-01-01", "2024-01-20")
+    # Full pages (limit 1): a page 1 of 2 shorter than the limit would be a broken page, retried.
+    first = WickedRequest.orders().window("2024-01-01", "2024-01-20").limit(1)
     requests_mock.get(first.url, json=page([order("1")], 1, 2, next_token="h2"),
                       headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "12"}, complete_qs=True)
     requests_mock.get(first.next("h2").url, json=page([order("2")], 2, 2), complete_qs=True)
-    output = read(SourceWickedreports, config(), "orders")
+    output = read(SourceWickedreports, config(page_size=1), "orders")
     assert ids(output) == ["1", "2"]
     assert requests_mock.call_count == 2
     assert [round(seconds) for seconds in no_waiting.seconds] == [12]

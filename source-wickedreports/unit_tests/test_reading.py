@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from builders import WickedRequest, click, config, contact, order, page
-from connectors_shared.testing import read
+from connectors_shared.testing import error_messages, failure_type, read
 from source_wickedreports import SourceWickedreports
 
 
@@ -19,21 +19,29 @@ def last_state(output, stream):
 
 class TestPaging:
     def test_given_two_pages_when_read_then_follows_next_and_stops_on_total_pages(self, requests_mock):
-        request = WickedRequest.contacts().window("2024-01-01", "2024-01-20")
+        # Full pages (limit 1): a page shorter than the limit before totalPages is a broken page (see below).
+        request = WickedRequest.contacts().window("2024-01-01", "2024-01-20").limit(1)
         requests_mock.get(request.url, json=page([contact("A")], 1, 2, next_token="h2"), complete_qs=True)
         # The last page still carries a `next` hash; asking for it would be one request past the end.
         requests_mock.get(request.next("h2").url, json=page([contact("B")], 2, 2, next_token="h3"), complete_qs=True)
-        output = read(SourceWickedreports, config(), "contacts")
+        output = read(SourceWickedreports, config(page_size=1), "contacts")
         assert [r["id"] for r in data(output)] == ["A", "B"]
         assert requests_mock.call_count == 2
         assert not output.errors
 
-    def test_given_empty_page_before_total_pages_when_read_then_stops(self, requests_mock):
-        request = WickedRequest.orders().window("2024-01-01", "2024-01-20")
-        requests_mock.get(request.url, json=page([], 1, 5, next_token="h2"), complete_qs=True)
-        output = read(SourceWickedreports, config(), "orders")
-        assert data(output) == []
-        assert requests_mock.call_count == 1
+    def test_given_empty_page_before_total_pages_when_read_then_retried_and_the_stream_fails(self, requests_mock, no_waiting):
+        # It used to stop quietly, losing pages 3 to 5: now the page is retried, then the stream fails naming it.
+        request = WickedRequest.orders().window("2024-01-01", "2024-01-20").limit(1)
+        requests_mock.get(request.url, json=page([order("1")], 1, 5, next_token="h2"), complete_qs=True)
+        empty = requests_mock.get(request.next("h2").url, json=page([], 2, 5, next_token="h3"), complete_qs=True)
+        output = read(SourceWickedreports, config(page_size=1), "orders")
+        assert [r["id"] for r in data(output)] == ["1"]  # the full page before it is kept
+        assert empty.call_count == 6  # the first try and 5 retries
+        assert failure_type(output) == "transient_error"
+        message = error_messages(output)
+        assert "Wicked Reports" in message and "/orders" in message and "stream orders" in message
+        assert "short page" in message and "'totalPages' says 5" in message
+        assert output.errors[0].trace.error.stream_descriptor.name == "orders"
 
     def test_given_no_paging_fields_when_read_then_follows_next_until_an_empty_page(self, requests_mock):
         request = WickedRequest.orders().window("2024-01-01", "2024-01-20")

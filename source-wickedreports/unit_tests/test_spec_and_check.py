@@ -17,11 +17,12 @@ def spec():
 
 def test_spec_declares_the_contract_fields_and_hides_the_key():
     properties = spec()["properties"]
-    assert set(properties) == {"api_key", "start_date", "end_date", "page_size", "base_url"}
+    assert set(properties) == {"api_key", "start_date", "end_date", "page_size", "lookback_days", "max_wait_seconds", "base_url"}
     assert properties["api_key"]["airbyte_secret"] is True
     assert spec()["required"] == ["api_key", "start_date"]
     assert (properties["page_size"]["default"], properties["page_size"]["minimum"], properties["page_size"]["maximum"]) == (1000, 1, 1000)
     assert properties["base_url"]["default"] == "https://api.wickedreports.com"
+    assert (properties["lookback_days"]["type"], properties["lookback_days"]["default"], properties["lookback_days"]["minimum"]) == ("integer", 30, 0)
 
 
 def test_given_valid_key_when_check_then_succeeded(requests_mock):
