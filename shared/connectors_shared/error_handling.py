@@ -205,6 +205,9 @@ class PageContract:
             if isinstance(body, Mapping) and self.records_path and self.records_path[0] not in body:
                 found = "no such field"
             return f"no list of records at '{path}' ({found})"
+        for position, record in enumerate(records):
+            if not isinstance(record, dict):
+                return f"a record that is not a JSON object at '{path}'[{position}] ({type(record).__name__})"
         count = len(records)
         query = parse_qs(urlsplit(response.request.url if response.request is not None else "").query)
 

@@ -42,7 +42,7 @@ import pendulum
 
 from connectors_shared import transport
 from connectors_shared.component_factory import ComponentFactory
-from connectors_shared.input_checks import check_config, check_state, datetime_cursors, unknown_streams
+from connectors_shared.input_checks import RESET_HINT, check_config, check_state, datetime_cursors, unknown_streams
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
 from connectors_shared.secret_masking import MaskingStream, SecretMasker, secrets_of
 
@@ -127,7 +127,20 @@ class ManifestSource(YamlDeclarativeSource):
         """Check config, saved state and catalog (``connectors_shared.input_checks``), then read as the CDK does."""
         check_config(self._config or config)
         check_state(state, datetime_cursors(self._source_config, self._config or config))
-        names = [stream.name for stream in self.streams(self._config or config)]
+        try:
+            names = [stream.name for stream in self.streams(self._config or config)]
+        except AirbyteTracedException:
+            raise
+        except Exception as error:  # noqa: BLE001 - the CDK raises many types for a state it cannot use
+            if not state:
+                raise
+            raise AirbyteTracedException(
+                message=(
+                    f"The saved state could not be used ({type(error).__name__}: {error}). {RESET_HINT}"
+                ),
+                internal_message=str(error),
+                failure_type=FailureType.config_error,
+            ) from error
         missing = unknown_streams([configured.stream.name for configured in catalog.streams], names)
         if missing:
             logger.warning(

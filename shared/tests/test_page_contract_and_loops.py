@@ -38,17 +38,17 @@ SHOPLINE = PageContract(records_path=["items"], total_path=["pagination", "total
         (WICKED, {"results": None}, "limit=2", "no list of records at 'results' (nothing)"),
         (WICKED, {"results": {"id": 1}}, "limit=2", "no list of records at 'results' (a dict)"),
         (OPENLETTER, {"data": {"count": 3}}, "page=0&pageSize=2", "no list of records at 'data.rows' (nothing)"),
-        (WICKED, {"results": [1], "page": 1, "totalPages": 3}, "limit=2", "a short page: 1 records"),
-        (WICKED, {"results": [1], "page": 3, "totalPages": 3}, "limit=2", None),
+        (WICKED, {"results": [{"id": 1}], "page": 1, "totalPages": 3}, "limit=2", "a short page: 1 records"),
+        (WICKED, {"results": [{"id": 1}], "page": 3, "totalPages": 3}, "limit=2", None),
         (WICKED, {"results": [], "page": 1, "totalPages": 0}, "limit=2", None),
         (LEADWAY, {"data": [], "totalCount": 250}, "offset=100&limit=100", "a short page: 0 records"),
-        (LEADWAY, {"data": [1] * 50, "totalCount": 250}, "offset=200&limit=100", None),
-        (LEADWAY, {"data": [1], "totalCount": 0}, "offset=0&limit=100", None),  # a total of 0 proves nothing
-        (OPENLETTER, {"data": {"rows": [1], "count": 5}}, "page=1&pageSize=2", "a short page"),
-        (OPENLETTER, {"data": {"rows": [1], "count": 5}}, "page=2&pageSize=2", None),
+        (LEADWAY, {"data": [{"id": 1}] * 50, "totalCount": 250}, "offset=200&limit=100", None),
+        (LEADWAY, {"data": [{"id": 1}], "totalCount": 0}, "offset=0&limit=100", None),  # a total of 0 proves nothing
+        (OPENLETTER, {"data": {"rows": [{"id": 1}], "count": 5}}, "page=1&pageSize=2", "a short page"),
+        (OPENLETTER, {"data": {"rows": [{"id": 1}], "count": 5}}, "page=2&pageSize=2", None),
         (SHOPLINE, {"items": [], "pagination": {"total_pages": 4}}, "page=2&per_page=50", "a short page"),
-        (SHOPLINE, {"items": [1], "pagination": {"total_pages": 4}}, "page=4&per_page=50", None),
-        (SHOPLINE, {"items": [1]}, "limit=50", None),  # keyset pages advertise no total
+        (SHOPLINE, {"items": [{"id": 1}], "pagination": {"total_pages": 4}}, "page=4&per_page=50", None),
+        (SHOPLINE, {"items": [{"id": 1}]}, "limit=50", None),  # keyset pages advertise no total
     ],
 )
 def test_the_page_contract(contract, body, query, problem):
@@ -138,3 +138,9 @@ def test_retries_are_logged_for_what_they_are(caplog):
     assert "Leadway: a timeout for /orders (attempt 2 of 6); retrying in 4.0 s." in messages
     assert any("HTTP 503" in m for m in messages)
     assert not any("Rate limit" in m or "rate limited" in m for m in messages)
+
+
+def test_a_record_that_is_not_an_object_breaks_the_contract():
+    body = {"results": [{"id": 1}, "oops"]}
+    found = WICKED.problem(answer(body, "https://api.example.com/x?limit=2"), body)
+    assert found == "a record that is not a JSON object at 'results'[1] (str)"
