@@ -106,7 +106,7 @@ class TestRead:
             assert sorted(asked) == list(range(max(1, math.ceil(total / 7)))), (low, high)
 
     def test_given_final_state_when_read_again_then_only_the_one_day_lookback_is_reread(self, sandbox):
-        connector = runner(sandbox)
+        connector = runner(sandbox, lookback_days=1)  # the default (30) is covered by tests/test_late_changes.py
         cat = catalog(connector)
         first = connector.run("read", catalog=cat)
         second = connector.run("read", catalog=cat, state=first.final_states())
@@ -118,13 +118,13 @@ class TestRead:
             campaign_id(c) for c in range(CAMPAIGNS)}
 
     def test_given_a_campaign_added_to_campaign_ids_then_it_starts_at_start_date_while_the_other_resumes(self, sandbox):
-        first_runner = runner(sandbox, campaign_ids=[campaign_id(0)])
+        first_runner = runner(sandbox, campaign_ids=[campaign_id(0)], lookback_days=1)
         cat = catalog(first_runner, streams={"campaign_orders"})
         first = first_runner.run("read", catalog=cat)
         assert first.records_by_stream() == {"campaign_orders": RECORDS // 2 // CAMPAIGNS}
         vendor = sandbox.vendor("textyess")
         vendor.requests.clear()
-        second = runner(sandbox, campaign_ids=[campaign_id(0), campaign_id(3)]).run(
+        second = runner(sandbox, campaign_ids=[campaign_id(0), campaign_id(3)], lookback_days=1).run(
             "read", catalog=cat, state=first.final_states())
         assert not second.errors
         per_campaign = defaultdict(int)

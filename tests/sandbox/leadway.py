@@ -12,13 +12,17 @@
 - Numbers and booleans come as strings (``"amount": "100"``, ``"liveMode": "false"``) as in the vendor's example;
   orders carry a field no schema declares (``trackingId``). Values that do not convert are left to ``inject`` so
   that the served data still matches the schemas the CDK standard suite checks.
+- Late changes (see changes.py): ``change("transactions", id, status="refunded", amountRefunded=...)``,
+  ``change("orders", id, fulfillmentStatus="fulfilled")``, ``add("orders", at)`` for a late row, ``find(stream, at)``.
+  Changed records keep their ``createdAt``, which is what ``startAt``/``endAt`` filter on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from tests.sandbox.changes import Changes, merge
 from tests.sandbox.common import UTC, RateWindow, Timeline, parse_day
 from tests.sandbox.server import Request, Response, Vendor
 
@@ -174,6 +178,39 @@ class Leadway(Vendor):
             path: Timeline(max(int(records * factor), 1), DATA_START, DATA_END)
             for path, (_, factor, _, _) in STREAMS.items()
         }
+        self.changes = Changes()
+
+    # -- late changes (tests/sandbox/changes.py); streams: orders, transactions, subscriptions, coupons ------------------
+
+    @staticmethod
+    def _path(stream: str) -> str:
+        return "/payments/coupon/list" if stream == "coupons" else f"/payments/{stream}"
+
+    def change(self, stream: str, record_id: str, edit: Optional[Callable[[Dict[str, Any]], Any]] = None,
+               **fields: Any) -> None:
+        """Serve record ``record_id`` (its ``_id``) of ``stream`` changed from now on; its ``createdAt`` stays."""
+        self.changes.edit(stream, record_id, edit, **fields)
+
+    def add(self, stream: str, at: dt.datetime, **fields: Any) -> str:
+        """A record of ``stream`` created at ``at`` that exists from now on (a late row when ``at`` is in the past)."""
+        row = self.changes.add(stream, at)
+        build = STREAMS[self._path(stream)][0]
+        record_id = build(row.index, at)["_id"]
+        if fields:
+            self.change(stream, record_id, **fields)
+        return record_id
+
+    def find(self, stream: str, at: dt.datetime) -> str:
+        """The ``_id`` of the first generated record of ``stream`` created at or after ``at``."""
+        timeline = self.timelines[self._path(stream)]
+        index = timeline.between(at.date(), DATA_END.date()).start
+        while index < len(timeline) and timeline.at(index) < at:
+            index += 1
+        return STREAMS[self._path(stream)][0](index, timeline.at(index))["_id"]
+
+    def _at(self, path: str, index: int) -> dt.datetime:
+        row = self.changes.added_row(index)
+        return row.at if row is not None else self.timelines[path].at(index)
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {VALID_TOKEN}":
@@ -213,17 +250,22 @@ class Leadway(Vendor):
         if limit < 1 or offset < 0:
             return _unprocessable("limit must not be less than 1", "offset must not be less than 0")
         timeline = self.timelines[request.path]
+        stream = "coupons" if request.path.endswith("/list") else request.path.rsplit("/", 1)[1]
+        added = self.changes.added(stream)
         matching = range(len(timeline))
         if dated:
             try:
-                first = parse_day(request.arg("startAt")) if request.arg("startAt") else DATA_START.date()
-                last = parse_day(request.arg("endAt")) if request.arg("endAt") else DATA_END.date()
+                first = parse_day(request.arg("startAt")) if request.arg("startAt") else None
+                last = parse_day(request.arg("endAt")) if request.arg("endAt") else None
             except ValueError:
                 return _unprocessable("startAt must be a valid date", "endAt must be a valid date")
-            matching = timeline.between(first, last)
-        start = matching.start + offset
-        stop = min(start + limit, matching.stop)
-        data = [build(i, timeline.at(i)) for i in range(start, stop)]
+            matching = timeline.between(first or DATA_START.date(), last or DATA_END.date())
+            low = dt.datetime.combine(first, dt.time(), UTC) if first else None
+            high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC) if last else None
+            added = [row for row in added if (low is None or row.at >= low) and (high is None or row.at < high)]
+        matching = merge(matching, timeline.at, added)
+        data = [self.changes.apply(stream, build(i, self._at(request.path, i)), "_id")
+                for i in matching[offset:offset + limit]]
         body: Dict[str, Any] = {"data": data, "totalCount": len(matching)}
         if request.path.endswith("/list"):
             body["traceId"] = "sandbox-trace"

@@ -12,6 +12,10 @@
   are documented, so none are sent).
 - Money is an object ``{cents, currency_symbol, currency_iso, label, dollars}``; timestamps alternate ``Z`` and
   ``+00:00``; some numbers and booleans come as strings; orders carry an undeclared field (``custom_data``).
+- Late changes (see changes.py): ``change("orders", id, status="cancelled")`` moves the order's ``updated_at`` to now,
+  as SHOPLINE does, or to ``updated_at=`` (an update shown late, e.g. synced from a POS); ``add("orders", at,
+  campaign=c)`` adds an order (to campaign ``c``'s keyset list too); ``find("orders", at)``. A campaign's orders
+  endpoint serves changed orders changed, but keyset paging never returns an order before ``previous_id`` again.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import datetime as dt
 import math
 import re
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from tests.sandbox.changes import Changes
 from tests.sandbox.common import UTC, RateWindow, Timeline
 from tests.sandbox.server import Request, Response, Vendor
 
@@ -72,6 +77,8 @@ class Shopline(Vendor):
     def __init__(self, records: int = 1000, rate_limit: int = 100_000) -> None:
         super().__init__(records=records, rate_limit=rate_limit)
         self.window = RateWindow(limit=rate_limit, seconds=1)
+        self.changes = Changes()  # late changes a test made (see change / add)
+        self._updated_override: Dict[int, dt.datetime] = {}
         self.created = Timeline(records, DATA_START, DATA_END)
         self.campaign_count = max(3, min(120, records // 50))
         # Orders sorted by updated_at, for the window filter.
@@ -87,8 +94,51 @@ class Shopline(Vendor):
         self._window_cache: Dict[Tuple[dt.datetime, dt.datetime], List[int]] = {}
         self._cache_lock = threading.Lock()
 
+    def created_at(self, i: int) -> dt.datetime:
+        row = self.changes.added_row(i)
+        return row.at if row is not None else self.created.at(i)
+
     def updated_at(self, i: int) -> dt.datetime:
+        if i in self._updated_override:
+            return self._updated_override[i]
+        row = self.changes.added_row(i)
+        if row is not None:
+            return row.extra.get("updated_at") or row.at
         return self.created.at(i) + dt.timedelta(hours=i % 72, milliseconds=(i * 37) % 1000)
+
+    def campaign_of(self, i: int) -> Optional[int]:
+        row = self.changes.added_row(i)
+        if row is not None:
+            return row.extra.get("campaign")
+        return (i // 3) % self.campaign_count if i % 3 == 0 else None
+
+    # -- late changes (tests/sandbox/changes.py); the one stream is "orders" ----------------------------------------
+
+    def change(self, stream: str, record_id: str, edit: Optional[Callable[[Dict[str, Any]], Any]] = None,
+               updated_at: Optional[dt.datetime] = None, **fields: Any) -> None:
+        """Serve order ``record_id`` changed from now on, with ``updated_at`` moved to now (or to ``updated_at``)."""
+        index = int(record_id[8:], 16)  # order_id(): 8 hex digits of creation time, then 16 of the index
+        self.changes.edit(stream, record_id, edit, **fields)
+        self._updated_override[index] = updated_at or dt.datetime.now(UTC)
+
+    def add(self, stream: str, at: dt.datetime, campaign: Optional[int] = None,
+            updated_at: Optional[dt.datetime] = None, **fields: Any) -> str:
+        """An order created at ``at`` (updated at ``updated_at``, else ``at``) that exists from now on, in campaign
+        number ``campaign``'s orders when given."""
+        row = self.changes.add(stream, at, campaign=campaign, updated_at=updated_at)
+        oid = order_id(row.index, at)
+        if campaign is not None:
+            bisect.insort(self._campaign_orders[campaign_id(campaign)], oid)
+            self._order_index[oid] = row.index
+        self.changes.edit(stream, oid, **fields)
+        return oid
+
+    def find(self, stream: str, at: dt.datetime, campaign: Optional[int] = None) -> str:
+        """The id of the first generated order created at or after ``at`` (of campaign number ``campaign``)."""
+        i = bisect.bisect_left(self.created, at)
+        while campaign is not None and self.campaign_of(i) != campaign:
+            i += 1
+        return order_id(i, self.created.at(i))
 
     # -- records ---------------------------------------------------------------------------------------------------
 
@@ -119,10 +169,13 @@ class Shopline(Vendor):
         }
 
     def order(self, i: int) -> Dict[str, Any]:
-        created = self.created.at(i) + dt.timedelta(milliseconds=(i * 13) % 1000)
+        return self.changes.apply("orders", self._order(i), "id")
+
+    def _order(self, i: int) -> Dict[str, Any]:
+        created = self.created_at(i) + dt.timedelta(milliseconds=(i * 13) % 1000)
         total = 1000 + (i * 97) % 90000
         record: Dict[str, Any] = {
-            "id": order_id(i, self.created.at(i)),
+            "id": order_id(i, self.created_at(i)),
             "order_number": f"2024{i:013d}",
             "system_order_number": f"2024{i:013d}",
             "merchant_order_number": None,
@@ -156,8 +209,8 @@ class Shopline(Vendor):
             "created_from": "shop",
             "utm_data": {},
         }
-        if i % 3 == 0:
-            c = (i // 3) % self.campaign_count
+        c = self.campaign_of(i)
+        if c is not None:
             record["affiliate_campaign"] = {"id": campaign_id(c), "name_translations": {"en": f"Partner {c}"},
                                             "reward_type": "percentage", "reward_value": money(100)}
         if i % 5 == 0:
@@ -223,7 +276,9 @@ class Shopline(Vendor):
             return Response(422, {"error": "sort_by must be asc or desc", "code": "InvalidParams"})
         with self._cache_lock:
             matching = self._window_cache.get((after, before))
-        if matching is None:
+        if self.changes or self._updated_override:
+            matching = self._changed_window(after, before)
+        elif matching is None:
             low = bisect.bisect_left(self._updated_keys, after)
             high = bisect.bisect_right(self._updated_keys, before)
             matching = sorted(i for _, i in self._by_updated[low:high])  # creation order
@@ -231,6 +286,15 @@ class Shopline(Vendor):
                 self._window_cache[(after, before)] = matching
         ordered = matching if sort_by == "asc" else matching[::-1]
         return Response(200, self._paged(ordered, page, per_page, self.order))
+
+    def _changed_window(self, after: dt.datetime, before: dt.datetime) -> List[int]:
+        """The orders updated in [after, before] once tests changed some: creation order, as ``_orders`` serves."""
+        low = bisect.bisect_left(self._updated_keys, after)
+        high = bisect.bisect_right(self._updated_keys, before)
+        found = {i for _, i in self._by_updated[low:high] if i not in self._updated_override}
+        found.update(i for i, moment in self._updated_override.items() if after <= moment <= before)
+        found.update(row.index for row in self.changes.added("orders") if after <= self.updated_at(row.index) <= before)
+        return sorted(found, key=lambda i: (self.created_at(i), i))
 
     def _campaign_orders_page(self, campaign: str, request: Request) -> Response:
         orders = self._campaign_orders.get(campaign)

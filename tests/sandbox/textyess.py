@@ -12,6 +12,9 @@
 - express-rate-limit headers: ``x-ratelimit-limit/remaining``, ``x-ratelimit-reset`` (epoch seconds), and
   ``retry-after`` (seconds) on 429.
 - Some numbers and booleans come as strings, some orders carry a field no schema declares (``discount_codes``).
+- Late changes (see changes.py): ``change("orders", id, paid=False)`` (a chargeback; served by /analytics/orders and
+  by the campaign's orders alike), ``add("orders", at, campaign=c)`` for an order attributed late, ``find("orders",
+  at)``. Changed orders keep their ``createdAt``, which is what ``from``/``to`` filter on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import re
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from tests.sandbox.changes import Changes, merge
 from tests.sandbox.common import UTC, RateWindow, Timeline
 from tests.sandbox.server import Request, Response, Vendor
 
@@ -101,10 +105,38 @@ class TextYess(Vendor):
         self.window = RateWindow(limit=rate_limit, seconds=60)
         self.timeline = Timeline(records, DATA_START, DATA_END)
         self.list_campaigns = True
+        self.changes = Changes()
 
     def at(self, i: int) -> dt.datetime:
+        row = self.changes.added_row(i)
+        if row is not None:
+            return row.at
         # Milliseconds make the window boundaries matter: `to` must reach the window's last millisecond.
         return self.timeline.at(i) + dt.timedelta(milliseconds=(i * 37) % 1000)
+
+    # -- late changes (tests/sandbox/changes.py); the one stream is "orders" ----------------------------------------
+
+    def change(self, stream: str, record_id: str, edit: Optional[Callable[[Dict[str, Any]], Any]] = None,
+               **fields: Any) -> None:
+        """Serve order ``record_id`` (its ``_id``) changed from now on, on every route; its ``createdAt`` stays."""
+        self.changes.edit(stream, record_id, edit, **fields)
+
+    def add(self, stream: str, at: dt.datetime, campaign: Optional[int] = None, **fields: Any) -> str:
+        """An order created at ``at`` that exists from now on, attributed to campaign number ``campaign`` (else to an
+        assistant): a late row when ``at`` is in the past."""
+        row = self.changes.add(stream, at, campaign=campaign)
+        record_id = order(row.index, at)["_id"]
+        self.change(stream, record_id, type="campaign" if campaign is not None else "whatsapp-ai-assistant", **fields)
+        return record_id
+
+    def find(self, stream: str, at: dt.datetime, campaign: Optional[int] = None) -> str:
+        """The ``_id`` of the first generated order created at or after ``at`` (of campaign number ``campaign``)."""
+        i = self._orders(campaign, at, None)[0]
+        return order(i, self.at(i))["_id"]
+
+    def campaign_of(self, i: int) -> Optional[int]:
+        row = self.changes.added_row(i)
+        return row.extra.get("campaign") if row is not None else campaign_of(i)
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("x-auth-token") != VALID_TOKEN:
@@ -164,10 +196,13 @@ class TextYess(Vendor):
                 break
             if campaign is None or campaign_of(i) == campaign:
                 indexes.append(i)
-        return indexes
+        added = [row for row in self.changes.added("orders")
+                 if (low is None or row.at >= low) and (high is None or row.at <= high)
+                 and (campaign is None or row.extra.get("campaign") == campaign)]
+        return merge(indexes, self.at, added)
 
     def _order(self, i: int) -> Dict[str, Any]:
-        return order(i, self.at(i))
+        return self.changes.apply("orders", order(i, self.at(i)), "_id")
 
     @staticmethod
     def _page(rows: List[int], build: Callable[[int], Dict[str, Any]], page: int, per_page: int, ascending: bool) -> Response:

@@ -8,6 +8,9 @@
 - ``x-ratelimit-limit/remaining/reset`` (seconds until reset) on every answer; 429 once the window is spent.
 - Attribution and payment dates come without a time zone, as documented; some numbers come as strings; contacts
   carry a field no schema declares (``customFields``).
+- Late changes (see changes.py): ``change("orders", id, edit)`` (``refund(id, on)`` adds the REFUNDED payment the
+  API shows on the original order), ``change("contacts", id, LTV=...)``, ``add("orders", at)`` for a late row,
+  ``find(stream, at)``. Changed records keep their date, as in the real API.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import datetime as dt
 import hashlib
 import math
 import threading
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from tests.sandbox.changes import Changes, merge
 from tests.sandbox.common import UTC, RateWindow, Timeline, parse_day
 from tests.sandbox.server import Request, Response, Vendor
 
@@ -115,6 +119,8 @@ STREAMS: Dict[str, Tuple[Callable[[int, dt.datetime], Dict[str, Any]], int]] = {
     "/clicks": (click, 1),
     "/orders": (order, 1),
 }
+# The field ``change`` finds a record by. Clicks have no id: a change by contactId edits every click of that contact.
+KEYS = {"contacts": "id", "clicks": "contactId", "orders": "id"}
 
 
 class WickedReports(Vendor):
@@ -126,6 +132,45 @@ class WickedReports(Vendor):
         self.timelines = {path: Timeline(records * factor, DATA_START, DATA_END) for path, (_, factor) in STREAMS.items()}
         self._next_tokens: Dict[str, Tuple[str, str, str, int, int]] = {}
         self._tokens_lock = threading.Lock()
+        self.changes = Changes()
+
+    # -- late changes (tests/sandbox/changes.py) ---------------------------------------------------------------------
+
+    def change(self, stream: str, record_id: str, edit: Optional[Callable[[Dict[str, Any]], Any]] = None,
+               **fields: Any) -> None:
+        """Serve record ``record_id`` of ``stream`` (contacts, clicks, orders) changed from now on; its date stays."""
+        self.changes.edit(stream, record_id, edit, **fields)
+
+    def refund(self, order_id: str, on: dt.datetime, amount: Optional[float] = None) -> None:
+        """Add a REFUNDED payment dated ``on`` to an order, as Wicked Reports records a refund (the order keeps its date)."""
+
+        def add_payment(record: Dict[str, Any]) -> None:
+            refunded = amount if amount is not None else record["amount"]
+            record["payments"] = record["payments"] + [{"date": _naive(on), "status": "REFUNDED", "amount": str(-refunded)}]
+
+        self.change("orders", order_id, add_payment)
+
+    def add(self, stream: str, at: dt.datetime, **fields: Any) -> str:
+        """A record of ``stream`` dated ``at`` that exists from now on (a late row when ``at`` is in the past)."""
+        row = self.changes.add(stream, at)
+        build, _ = STREAMS[f"/{stream}"]
+        record_id = build(row.index, at)[KEYS[stream]]
+        if fields:
+            self.change(stream, record_id, **fields)
+        return record_id
+
+    def find(self, stream: str, at: dt.datetime) -> str:
+        """The id of the first generated record of ``stream`` dated at or after ``at``."""
+        timeline = self.timelines[f"/{stream}"]
+        index = timeline.between(at.date(), DATA_END.date()).start
+        while index < len(timeline) and timeline.at(index) < at:
+            index += 1
+        build, _ = STREAMS[f"/{stream}"]
+        return build(index, timeline.at(index))[KEYS[stream]]
+
+    def _at(self, path: str, index: int) -> dt.datetime:
+        row = self.changes.added_row(index)
+        return row.at if row is not None else self.timelines[path].at(index)
 
     def handle(self, request: Request) -> Response:
         key = request.headers.get("apikey", "")
@@ -166,13 +211,16 @@ class WickedReports(Vendor):
                 return Response(400, {"status": "error", "message": "Invalid next hash."})
             page = saved[4]
         build, _ = STREAMS[request.path]
+        stream = request.path[1:]
         timeline = self.timelines[request.path]
-        matching = timeline.between(first, last)
+        low = dt.datetime.combine(first, dt.time(), UTC)
+        high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), UTC)
+        added = [row for row in self.changes.added(stream) if low <= row.at < high]
+        matching = merge(timeline.between(first, last), timeline.at, added)
         total = len(matching)
         total_pages = math.ceil(total / limit)
-        start = matching.start + (page - 1) * limit
-        stop = min(start + limit, matching.stop)
-        results = [build(i, timeline.at(i)) for i in range(start, stop)]
+        chunk = matching[(page - 1) * limit: page * limit]
+        results = [self.changes.apply(stream, build(i, self._at(request.path, i)), KEYS[stream]) for i in chunk]
         next_token = hashlib.md5(f"{request.path}|{first}|{last}|{limit}|{page + 1}".encode()).hexdigest()
         with self._tokens_lock:
             self._next_tokens[next_token] = (request.path, str(first), str(last), limit, page + 1)
