@@ -10,7 +10,8 @@ none is named). Everything is derived from files the connector already has, so a
   ``metadata.yaml`` is kept (Airbyte identifies a connector by it once it is registered).
 
 Re-running is safe: files are rewritten from the templates and the README section (between its markers) is replaced,
-the rest of the README untouched. ``tests/test_container_files.py`` checks the result for every connector.
+the rest of the README untouched; a ``## `` section someone else wrote between the markers is kept, moved just above
+them. ``tests/test_container_files.py`` checks the result for every connector.
 """
 
 from __future__ import annotations
@@ -76,29 +77,58 @@ LABEL io.airbyte.name={repository}
 LABEL io.airbyte.version={version}
 """
 
+# The commands Airbyte runs against an image (spec; check, discover, read with config, catalog and state mounted as
+# files), against the bundled sandbox. The top-level README shows source-wickedreports' copy, and
+# tests/test_fresh_clone_image.py runs that copy as written, after the README's build commands, in a fresh clone.
+RUN_COMMANDS = """\
+engine="podman --runtime runc"    # or engine=docker where build_images.sh found a Docker engine
+.venv/bin/python -m tests.sandbox --port 8765 > .images/sandbox.log 2>&1 &    # every vendor's API, on 127.0.0.1
+sandbox_pid=$!
+timeout 30 sh -c 'until grep -q SANDBOX_URL .images/sandbox.log; do sleep 0.2; done'
+mkdir -p -m 755 .images/secrets    # git-ignored; the image runs as uid 1000 (airbyte), which must read the files
+sed 's|{{sandbox_url}}|http://127.0.0.1:8765|' {name}/integration_tests/sandbox_config.json \\
+  > .images/secrets/config.json
+$engine run --rm {tag} spec
+$engine run --rm --network host -v "$PWD/.images/secrets:/secrets:ro" {tag} \\
+  check --config /secrets/config.json
+$engine run --rm --network host -v "$PWD/.images/secrets:/secrets:ro" {tag} \\
+  discover --config /secrets/config.json > .images/secrets/discover.jsonl
+.venv/bin/python -m tests.containers.messages catalog < .images/secrets/discover.jsonl \\
+  > .images/secrets/configured_catalog.json
+$engine run --rm --network host -v "$PWD/.images/secrets:/secrets:ro" {tag} \\
+  read --config /secrets/config.json --catalog /secrets/configured_catalog.json > .images/secrets/read.jsonl
+.venv/bin/python -m tests.containers.messages state < .images/secrets/read.jsonl > .images/secrets/state.json
+$engine run --rm --network host -v "$PWD/.images/secrets:/secrets:ro" {tag} \\
+  read --config /secrets/config.json --catalog /secrets/configured_catalog.json --state /secrets/state.json \\
+  > .images/secrets/read_again.jsonl
+.venv/bin/python -m tests.containers.messages summary .images/secrets/read.jsonl .images/secrets/read_again.jsonl
+kill $sandbox_pid
+"""
+
 README_SECTION = """\
 {start}
 ## Run it in Airbyte OSS (Docker image)
 
-Build the image from the repository root (offline: wheels are downloaded on the host first, and podman with a local
-base image is used when no Docker engine runs; `bash tests/containers/setup_host.sh` prepares such a host):
+Build the image from the repository root. The build is offline: the wheels are downloaded on the host first, pinned
+to the packages of the repository's `.venv` (which `build_images.sh` creates first when it is missing, as in a fresh
+clone), and podman with a local base image is used when no Docker engine runs. `setup_host.sh` prepares such a host
+(Debian, as root) and skips every step already done:
 
 ```bash
+bash tests/containers/setup_host.sh
 bash tests/containers/build_images.sh {name}      # builds {tag}
 ```
 
 `{name}/Dockerfile` has `ARG BASE_IMAGE` defaulting to Airbyte's Python connector base image; the script passes
 the local stand-in when it builds with podman. The image follows Airbyte's conventions (`AIRBYTE_ENTRYPOINT`,
-`io.airbyte.name` / `io.airbyte.version` labels), so it runs like any Airbyte source, with config files mounted
-read-only:
+`io.airbyte.name` / `io.airbyte.version` labels), so it runs like any Airbyte source. These are the commands Airbyte
+runs, by hand against the bundled sandbox: `spec`, then `check`, `discover` and `read` with the config, the configured
+catalog (made from discover's catalog) and the state (the last state of each stream a read printed) mounted read-only
+as files. `--network host` is only there so that the container reaches the sandbox on 127.0.0.1; for the real API,
+put your own `config.json` in the mounted folder instead.
 
 ```bash
-docker run --rm {tag} spec
-docker run --rm -v $PWD/secrets:/secrets:ro {tag} check --config /secrets/config.json
-docker run --rm -v $PWD/secrets:/secrets:ro {tag} discover --config /secrets/config.json
-docker run --rm -v $PWD/secrets:/secrets:ro {tag} \\
-  read --config /secrets/config.json --catalog /secrets/configured_catalog.json
-```
+{run_commands}```
 
 To add it to Airbyte OSS as a custom connector: make the image available to Airbyte (push it to a registry Airbyte
 can pull from, or for a local abctl install `kind load docker-image {tag} --name airbyte-abctl`),
@@ -199,6 +229,24 @@ def console_script(image: ConnectorImage) -> str:
     return next(iter(scripts)) if scripts else "python /airbyte/integration_code/main.py"
 
 
+def run_commands(image: ConnectorImage) -> str:
+    """The shell commands that run ``image`` as Airbyte does, against the sandbox (README_SECTION shows them)."""
+    return RUN_COMMANDS.format(name=image.name, tag=image.tag)
+
+
+def foreign_sections(old: str, generated: str) -> str:
+    """The ``## `` sections of ``old`` (a README's text between the markers) that ``generated`` does not write."""
+    ours = {line for line in generated.splitlines() if line.startswith("## ")}
+    kept: List[str] = []
+    keeping = False
+    for line in old.splitlines():
+        if line.startswith("## "):
+            keeping = line not in ours
+        if keeping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def write(image: ConnectorImage) -> None:
     manifest = manifest_of(image)
     meta = metadata(image, manifest, definition_id(image))
@@ -213,12 +261,18 @@ def write(image: ConnectorImage) -> None:
         start=README_START, end=README_END, name=image.name, tag=image.tag, repository=image.repository,
         version=image.version, title=meta["data"]["name"], documentation_url=meta["data"]["documentationUrl"],
         definition_id=meta["data"]["definitionId"], cache_name=image.name.removeprefix("source-"),
+        run_commands=run_commands(image),
     )
     readme = image.folder / "README.md"
     text = readme.read_text() if readme.exists() else f"# {meta['data']['name']} source\n"
     if README_START in text and README_END in text:
         before, rest = text.split(README_START, 1)
-        text = before + section.rstrip("\n") + rest.split(README_END, 1)[1]
+        old, after = rest.split(README_END, 1)
+        kept = foreign_sections(old, section)
+        if kept:
+            # Someone wrote their own sections between the markers: keep them, just above the generated part.
+            before = before.rstrip("\n") + "\n\n" + kept.strip("\n") + "\n\n"
+        text = before + section.rstrip("\n") + after
     else:
         text = text.rstrip("\n") + "\n\n" + section
     readme.write_text(text)
