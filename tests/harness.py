@@ -46,6 +46,7 @@ class Run:
     messages: List[Dict[str, Any]]
     returncode: int
     stderr: str
+    stdout: str = ""  # as printed, non-JSON lines included (secret scans look at everything)
 
     def of_type(self, kind: str) -> List[Dict[str, Any]]:
         return [m for m in self.messages if m.get("type") == kind]
@@ -119,7 +120,7 @@ class ConnectorRunner:
         return str(path)
 
     def run(self, *args: str, catalog: Optional[Dict[str, Any]] = None, state: Optional[List[Any]] = None,
-            timeout: float = 600) -> Run:
+            timeout: float = 600, env: Optional[Dict[str, str]] = None) -> Run:
         argv = list(self.connector.command) + list(args)
         if args and args[0] != "spec":
             argv += ["--config", self._write("config.json", self.config)]
@@ -128,8 +129,8 @@ class ConnectorRunner:
         if state is not None:
             argv += ["--state", self._write("state.json", state)]
         process = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.workdir,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        return Run(list(_parse(process.stdout)), process.returncode, process.stderr)
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        return Run(list(_parse(process.stdout)), process.returncode, process.stderr, process.stdout)
 
     def discover_catalog(self) -> Dict[str, Any]:
         run = self.run("discover")

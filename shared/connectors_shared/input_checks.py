@@ -180,11 +180,15 @@ def check_state(
         if stream_state is None:
             continue
         name = stream_state.stream_descriptor.name
-        cursor = cursors.get(name)
-        if cursor is None:
-            continue
         state = stream_state.stream_state
         state = state.__dict__ if hasattr(state, "__dict__") and not isinstance(state, Mapping) else state
+        cursor = cursors.get(name)
+        if cursor is None:
+            # Not a datetime cursor (a keyset, say): its component checks the values; the shape is checked here.
+            cursor = DatetimeCursor(name, "<cursor>", [])
+            for _ in _cursor_values(name, state or {}, cursor):
+                pass
+            continue
         for value in _cursor_values(name, state or {}, cursor):
             parsed = cursor.parse(value)
             if parsed is None:

@@ -144,3 +144,25 @@ def test_a_record_that_is_not_an_object_breaks_the_contract():
     body = {"results": [{"id": 1}, "oops"]}
     found = WICKED.problem(answer(body, "https://api.example.com/x?limit=2"), body)
     assert found == "a record that is not a JSON object at 'results'[1] (str)"
+
+
+def test_a_request_timing_out_through_its_attempts_stops_the_whole_sync(monkeypatch):
+    from connectors_shared import sync_stop
+
+    monkeypatch.setattr(sync_stop, "_requested", __import__("threading").Event())
+    backoff = RateLimitAwareBackoff(vendor="Leadway")
+    timeout = requests.exceptions.ReadTimeout("slow", request=requests.Request("GET", "http://x/orders").prepare())
+    backoff.backoff_time(timeout, 3)
+    assert not sync_stop.requested()
+    with pytest.raises(AirbyteTracedException, match="did not answer /orders in time, 4 times in a row"):
+        backoff.backoff_time(timeout, 4)
+    assert sync_stop.requested()
+
+
+def test_a_wait_longer_than_the_maximum_stops_the_whole_sync(monkeypatch):
+    from connectors_shared import sync_stop
+
+    monkeypatch.setattr(sync_stop, "_requested", __import__("threading").Event())
+    with pytest.raises(AirbyteTracedException):
+        RateLimitAwareBackoff(max_wait_seconds=10).backoff_time(answer({}, status=429, headers={"Retry-After": "11"}), 1)
+    assert sync_stop.requested()

@@ -15,6 +15,7 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partitio
 from airbyte_cdk.sources.types import Record, StreamSlice
 
 from connectors_shared.component_factory import ComponentFactory
+from connectors_shared.input_checks import RESET_HINT, config_error
 
 
 # The slice key under which a partition's saved keyset value reaches the requester.
@@ -61,6 +62,11 @@ class KeysetPartitionCursor(Cursor):
         for entry in stream_state.get("states") or []:
             key = (entry.get("partition") or {}).get(self._partition_field)
             value = (entry.get("cursor") or {}).get(self.cursor_field.cursor_field_key)
+            if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
+                raise config_error(
+                    f"The saved state of stream {self._stream_name} holds {self.cursor_field.cursor_field_key} = "
+                    f"{value!r} for {self._partition_field} {key}, which is not an order id. {RESET_HINT}"
+                )
             if key is not None and value not in (None, ""):
                 last_ids[str(key)] = str(value)
         return last_ids
@@ -128,18 +134,19 @@ class KeysetCursorComponentFactory(ComponentFactory):
     Every other stream is built as by the shared factory. ``SourceShopline`` names it as its ``component_factory``.
     """
 
-    def _build_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Cursor:
+    def custom_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Optional[Cursor]:
         parameters = model.parameters or {}
         cursor_field = parameters.get("keyset_cursor_field")
         if not cursor_field or model.incremental_sync:
-            return super()._build_concurrent_cursor(model, stream_slicer, config)
+            return None
         stream_name = model.name or ""
+        state_manager = self.connector_state_manager
         return KeysetPartitionCursor(
             stream_name=stream_name,
             partition_router=stream_slicer,
             partition_field=parameters["keyset_partition_field"],
             cursor_field=cursor_field,
-            stream_state=self._connector_state_manager.get_stream_state(stream_name, None),
-            message_repository=self._message_repository,
-            connector_state_manager=self._connector_state_manager,
+            stream_state=state_manager.get_stream_state(stream_name, None),
+            message_repository=self.get_message_repository(),
+            connector_state_manager=state_manager,
         )

@@ -1,0 +1,24 @@
+"""One flag for errors after which no other request of this sync can succeed, so the whole sync stops at once.
+
+The CDK fails one partition (a date window, a campaign) at a time and goes on with the others. That is right for a
+broken page, but not when the API asked for a day's wait (every other window would be told the same), or when a
+request timed out through every retry (every other window waits just as long): there, each remaining window would
+repeat the same failure, one after another, for hours. Such an error calls ``request()`` before it is raised;
+``connectors_shared.source.run_entrypoint`` ends the process right after writing the error's trace. Errors that
+are ``config_error`` (a refused token, a 404, a refused redirect, an unreachable host) stop the sync the same way
+without calling this.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_requested = threading.Event()
+
+
+def request() -> None:
+    _requested.set()
+
+
+def requested() -> bool:
+    return _requested.is_set()
