@@ -9,13 +9,12 @@
 - `decoding`: a JSON decoder that parses each page once and never turns a bad body into an empty page.
 - `extraction`: a record extractor that walks a fixed field path without dpath.
 - `pagination`: page-number, offset and cursor paging that stop at the advertised total and fail on loops.
-- `startup`: skips work the CDK's import does and never uses (run here, before any connector imports the CDK).
+- `cdk_hooks`: every use of a name the CDK (or another library) does not make public, and what each one is for;
+  imported here so that its start-up hook runs before any connector imports the CDK.
 - `transport`: where requests may go (no cross-origin redirects, no metadata hosts) and an overall deadline each.
 - `secret_masking`: masks the config's secrets in every line written to stdout and stderr.
 - `input_checks`: config, saved state and catalog checked before any request, as config errors naming the field.
 - `testing`: a pytest plugin and helpers for the connectors' unit tests.
 """
 
-from connectors_shared.startup import defer_serializer_json_schemas
-
-defer_serializer_json_schemas()
+from connectors_shared import cdk_hooks  # noqa: F401 - defers serpyco_rs's JSON schemas before the CDK builds them

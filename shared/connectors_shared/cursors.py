@@ -16,7 +16,8 @@ made cheap, and nothing else changed: same slices, same state, same order checks
   formats as before.
 
 ``ComponentFactory`` (``connectors_shared.component_factory``) builds this cursor wherever the CDK would build a
-``ConcurrentCursor`` from a manifest's ``DatetimeBasedCursor``.
+``ConcurrentCursor`` from a manifest's ``DatetimeBasedCursor``. What it overrides and reads of the CDK's cursor goes
+through ``connectors_shared.cdk_hooks.HookedConcurrentCursor``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterable, Mapping, Optional
 
-from airbyte_cdk.sources.streams.concurrent.cursor import ConcurrentCursor
 from airbyte_cdk.sources.types import Record, StreamSlice
+
+from connectors_shared.cdk_hooks import HookedConcurrentCursor, hashed_slice
 
 _fromisoformat = _dt.datetime.fromisoformat
 
@@ -47,12 +49,9 @@ class HashedStreamSlice(StreamSlice):
         self._hash = super().__hash__()
 
     @classmethod
-    def of(cls, stream_slice: StreamSlice) -> "HashedStreamSlice":
-        return cls(
-            partition=stream_slice.partition,
-            cursor_slice=stream_slice.cursor_slice,
-            extra_fields=stream_slice.extra_fields,
-        )
+    def of(cls, stream_slice: StreamSlice) -> StreamSlice:
+        """A hashed copy of ``stream_slice`` (``stream_slice`` itself if the CDK's slices changed shape)."""
+        return hashed_slice(cls, stream_slice)
 
     def __hash__(self) -> int:
         return self._hash
@@ -68,18 +67,18 @@ def parse_rfc3339_utc(value: Any) -> Optional[_dt.datetime]:
     return None
 
 
-class DatetimeWindowCursor(ConcurrentCursor):
+class DatetimeWindowCursor(HookedConcurrentCursor):
     """``ConcurrentCursor`` with hash-once slices and a fast path for RFC 3339 UTC cursor values (module docstring)."""
 
     def stream_slices(self) -> Iterable[StreamSlice]:
         for stream_slice in super().stream_slices():
             yield HashedStreamSlice.of(stream_slice)
 
-    def _extract_cursor_value(self, record: Record) -> Any:
-        value = self._cursor_field.extract_value(record)
+    def cursor_value(self, record: Record) -> Any:
+        value = self.cursor_field.extract_value(record)
         parsed = parse_rfc3339_utc(value)
         if parsed is None:
-            parsed = self._connector_state_converter.parse_value(value)
+            parsed = self.parse_cursor_value(value)
         ceiling = self._ceiling(record.associated_slice)
         return ceiling if ceiling is not None and parsed > ceiling else parsed
 
@@ -91,13 +90,13 @@ class DatetimeWindowCursor(ConcurrentCursor):
         """
         if stream_slice is None:
             return None
-        end = stream_slice.cursor_slice.get(self._slice_boundary_fields_wrapper[1])
+        end = stream_slice.cursor_slice.get(self.slice_end_key)
         ceilings = self.__dict__.setdefault("_ceilings", {})
         ceiling = ceilings.get(end)
         if ceiling is None:
             now = _dt.datetime.now(_dt.timezone.utc)
             try:
-                ceiling = self._connector_state_converter.parse_timestamp(end)
+                ceiling = self.parse_slice_boundary(end)
             except (TypeError, ValueError):
                 ceiling = now
             ceiling = min(ceiling, now) if ceiling.tzinfo else ceiling

@@ -60,6 +60,8 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connectors_shared import sync_stop
+from connectors_shared.cdk_hooks import QuietCdkBackoffLog, cdk_backoff_answer
 from connectors_shared.decoding import parse_once, request_path
 from connectors_shared.pagination import as_number, dig
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, seconds_until_reset, too_long_a_wait, wait_scale
@@ -103,7 +105,7 @@ class RateLimitAwareBackoff(BackoffStrategy):
 
     Each retry is logged for what it is (HTTP status, timeout, connection error, 429). The CDK sleeps one second more
     than the strategy answers and logs every such wait as "Rate limit exceeded"; the strategy answers one second less
-    and ``QuietCdkBackoffLog`` drops that line.
+    and ``QuietCdkBackoffLog`` drops that line (``connectors_shared.cdk_hooks``, its ``cdk_backoff_sleep`` hook).
     """
 
     reset_header: Optional[str] = None
@@ -124,6 +126,10 @@ class RateLimitAwareBackoff(BackoffStrategy):
         ):
             if attempt_count >= CONNECTION_ATTEMPTS:
                 raise self._unreachable(response_or_exception, attempt_count)
+        elif isinstance(response_or_exception, requests.exceptions.Timeout) and attempt_count >= CONNECTION_ATTEMPTS:
+            # Every other window would time out just as slowly: stop the sync rather than wait once per window.
+            sync_stop.request()
+            raise self._too_slow(response_or_exception, attempt_count)
         where = ""
         if isinstance(response_or_exception, requests.Response):
             where = f" for {request_path(response_or_exception)}"
@@ -137,7 +143,7 @@ class RateLimitAwareBackoff(BackoffStrategy):
             f"{self.max_retries + 1}); {next_step}."
         )
         # The CDK sleeps one second more than it is told (see the class docstring).
-        return max(scaled - 1.0, 0.001)
+        return cdk_backoff_answer(scaled)
 
     def _wait(self, response_or_exception: Any, attempt_count: int) -> float:
         if isinstance(response_or_exception, requests.Response) and response_or_exception.status_code == 429:
@@ -151,6 +157,16 @@ class RateLimitAwareBackoff(BackoffStrategy):
                     return max(seconds, 0.5)
         return min(self.base_seconds * (2 ** max(attempt_count - 1, 0)), self.max_seconds)
 
+    def _too_slow(self, error: requests.RequestException, attempts: int) -> AirbyteTracedException:
+        url = error.request.url if error.request is not None else ""
+        parts = urlsplit(url or "")
+        message = (
+            f"{self.vendor} did not answer {parts.path or '/'} in time, {attempts} times in a row ({error}). The sync "
+            "stopped rather than wait as long for every other request; run it again later. If it keeps happening, "
+            "check base_url and any proxy between the connector and the API."
+        )
+        return AirbyteTracedException(message=message, internal_message=str(error), failure_type=FailureType.transient_error)
+
     def _unreachable(self, error: requests.RequestException, attempts: int) -> AirbyteTracedException:
         url = error.request.url if error.request is not None else ""
         parts = urlsplit(url or "")
@@ -161,13 +177,6 @@ class RateLimitAwareBackoff(BackoffStrategy):
             "where the connector runs; the sync stopped instead of retrying every date window."
         )
         return AirbyteTracedException(message=message, internal_message=str(error), failure_type=FailureType.config_error)
-
-
-class QuietCdkBackoffLog(logging.Filter):
-    """Drops the CDK's "Rate limit exceeded" line, which it logs for every retry whatever its cause."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("UserDefinedBackoffException: Rate limit exceeded")
 
 
 _quiet_filter = QuietCdkBackoffLog()

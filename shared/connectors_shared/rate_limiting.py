@@ -31,6 +31,8 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, AbstractCallRatePolicy
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connectors_shared import sync_stop
+
 logger = logging.getLogger("airbyte")
 
 
@@ -65,6 +67,7 @@ def too_long_a_wait(vendor: str, seconds: float, asked: str, max_wait: float) ->
         f"than the {describe_wait(max_wait)} it waits at most (max_wait_seconds). The sync stopped rather than hang; "
         "run it again later, or raise max_wait_seconds in the connector settings."
     )
+    sync_stop.request()  # every other request of this sync would be asked to wait just as long
     return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
 
 

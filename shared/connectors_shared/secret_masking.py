@@ -23,9 +23,11 @@ from urllib.parse import quote, quote_plus, urlsplit
 import orjson
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets
 
+from connectors_shared.cdk_hooks import RECORD_LINE_PREFIX
+
 MASK = "****"
 MIN_SECRET_LENGTH = 4
-RECORD_PREFIX = '{"type":"RECORD"'
+RECORD_PREFIX = RECORD_LINE_PREFIX  # how the CDK's entrypoint starts a record line (cdk_hooks: entrypoint_lines)
 
 
 def _url_credentials(config: Any) -> Iterable[str]:

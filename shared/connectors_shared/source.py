@@ -36,11 +36,12 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
+from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 import pendulum
 
-from connectors_shared import transport
+from connectors_shared import cdk_hooks, sync_stop, transport
 from connectors_shared.component_factory import ComponentFactory
 from connectors_shared.input_checks import RESET_HINT, check_config, check_state, datetime_cursors, unknown_streams
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
@@ -82,6 +83,8 @@ class ManifestSource(YamlDeclarativeSource):
     - the manifest's ``api_budget`` is served by ``HeaderPacedBudget``, which paces by the vendor's headers;
     - streams are built by ``component_factory`` (``connectors_shared.component_factory.ComponentFactory`` unless a
       connector names a subclass), whose datetime cursors skip two per-record costs of the CDK's.
+
+    The CDK offers no public way to do the last two: ``connectors_shared.cdk_hooks`` holds how it is done.
     """
 
     package: ClassVar[str]
@@ -100,17 +103,40 @@ class ManifestSource(YamlDeclarativeSource):
         super().__init__(
             path_to_yaml=str(manifest_path), catalog=catalog, config=config, state=state, config_path=config_path
         )
-        # The CDK builds its factory inside __init__, wired to the record queue and the state manager; switching the
-        # instance's class keeps that wiring. Streams are built later, on demand, by the switched factory.
-        self._constructor.__class__ = self.component_factory
+        # Streams are built later, on demand, by the switched factory; it asks api_budget_for for the manifest's
+        # api_budget instead of building the CDK's HTTPAPIBudget.
+        factory = cdk_hooks.swap_factory(self, self.component_factory)
+        factory.api_budget_provider = self.api_budget_for
 
     @property
     def budget(self) -> Optional[HeaderPacedBudget]:
+        """The pacer every requester of this source shares (built with the first streams), or None."""
+        return self._budget
+
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        """The connector's manifest, references resolved."""
+        return cdk_hooks.manifest_of(self)
+
+    @property
+    def effective_config(self) -> Optional[Mapping[str, Any]]:
+        """The config this source was built with, after the spec's migrations (None when built without one)."""
+        return cdk_hooks.config_of(self)
+
+    def api_budget_for(self, definition: Mapping[str, Any], config: Mapping[str, Any]) -> HeaderPacedBudget:
+        """The one ``HeaderPacedBudget`` serving the manifest's ``api_budget`` for every stream of this source."""
+        if self._budget is None:
+            self._budget = budget_from_definition(
+                definition,
+                max_wait_seconds=float((config or {}).get("max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS),
+                vendor=str(self.manifest.get("spec", {}).get("connection_specification", {}).get("title")
+                           or "The API"),
+            )
         return self._budget
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Refuse a config no request should be sent with (a ``config_error``), then run ``connection_check``."""
-        check_config(self._config or config)
+        check_config(self.effective_config or config)
         return self.connection_check(logger, config)
 
     def connection_check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
@@ -125,10 +151,11 @@ class ManifestSource(YamlDeclarativeSource):
         state: Optional[List[AirbyteStateMessage]] = None,
     ) -> Iterator[AirbyteMessage]:
         """Check config, saved state and catalog (``connectors_shared.input_checks``), then read as the CDK does."""
-        check_config(self._config or config)
-        check_state(state, datetime_cursors(self._source_config, self._config or config))
+        effective_config = self.effective_config or config
+        check_config(effective_config)
+        check_state(state, datetime_cursors(self.manifest, effective_config))
         try:
-            names = [stream.name for stream in self.streams(self._config or config)]
+            names = [stream.name for stream in self.streams(effective_config)]
         except AirbyteTracedException:
             raise
         except Exception as error:  # noqa: BLE001 - the CDK raises many types for a state it cannot use
@@ -149,24 +176,6 @@ class ManifestSource(YamlDeclarativeSource):
                 "discover again) and select from those."
             )
         yield from super().read(logger, config, catalog, state)
-
-    def _prepare_for_stream_build(self) -> None:
-        # Replaces the CDK's version rather than extending it: the CDK would also build its own HTTPAPIBudget, whose
-        # rate limiter runs a background thread for the whole sync (about 5% of a read's CPU) only to be discarded.
-        if self._spec_component:
-            self._spec_component.validate_config(self._config_for_validation)
-        definition = self._source_config.get("api_budget")
-        if definition:
-            if self._budget is None:
-                config = self._config or {}
-                self._budget = budget_from_definition(
-                    definition,
-                    max_wait_seconds=float(config.get("max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS),
-                    vendor=str(self._source_config.get("spec", {}).get("connection_specification", {}).get("title")
-                               or "The API"),
-                )
-            # The factory hands this budget to every HttpRequester it builds from here on.
-            self._constructor._api_budget = self._budget
 
 
 def _trace_line(error: AirbyteTracedException, with_stack: bool = True) -> str:
@@ -201,16 +210,36 @@ def build_source(source_class: type[ManifestSource], args: List[str]) -> Source:
     return source_class(catalog=catalog, config=config, state=state, config_path=config_path)
 
 
+class _PlainTracedErrors(logging.Filter):
+    """Log a traced error (one of ours, with a sentence to act on) without its traceback.
+
+    The CDK logs every stream failure, and every request that ran out of retries, with ``exc_info``; for our errors
+    (an ``AirbyteTracedException``, or the CDK's backoff exception carrying our message) the error trace that
+    follows already carries the message and the stack trace, so the log line keeps the sentence only.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, (AirbyteTracedException, BaseBackoffException)):
+            text = error.message if isinstance(error, AirbyteTracedException) else str(error)
+            record.msg = f"{record.getMessage()}: {text}"
+            record.args = ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _mask_process_output(masker: SecretMasker) -> TextIO:
     """Route stdout, stderr and every logging handler writing to them through ``masker``; returns the new stdout."""
     original_out, original_err = sys.stdout, sys.stderr
     masked_out, masked_err = MaskingStream(original_out, masker), MaskingStream(original_err, masker)
     for handler in [*logging.getLogger().handlers, *logging.getLogger("airbyte").handlers]:
         stream = getattr(handler, "stream", None)
-        if stream is original_out or stream is sys.__stdout__:
-            handler.setStream(masked_out)  # type: ignore[attr-defined]
-        elif stream is original_err or stream is sys.__stderr__:
-            handler.setStream(masked_err)  # type: ignore[attr-defined]
+        if not any(isinstance(f, _PlainTracedErrors) for f in handler.filters):
+            handler.addFilter(_PlainTracedErrors())
+        if stream is None or isinstance(stream, MaskingStream):
+            continue
+        # The CDK's console handler writes to its PrintBuffer, which writes to the real stdout: mask before it.
+        handler.setStream(masked_err if stream in (original_err, sys.__stderr__) else masked_out)  # type: ignore[attr-defined]
     sys.stdout, sys.stderr = masked_out, masked_err  # type: ignore[assignment]
     return masked_out  # type: ignore[return-value]
 
@@ -244,7 +273,7 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
         )
         out.flush()
         sys.exit(1)
-    config = getattr(source, "_config", None)
+    config = cdk_hooks.config_of(source)
     try:
         masker.set(secrets_of(source.spec(logging.getLogger("airbyte")).connectionSpecification, config))
     except Exception:  # noqa: BLE001 - a spec that cannot be built fails visibly in the run below
@@ -263,7 +292,7 @@ def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
     write = out.write
     try:
         for message in entrypoint.run(parsed):
-            if not message.startswith('{"type":"TRACE"'):
+            if not message.startswith(cdk_hooks.TRACE_LINE_PREFIX):
                 write(message + "\n")
                 continue
             parsed_message = orjson.loads(message)
@@ -277,12 +306,12 @@ def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
                 stream = (error.get("stream_descriptor") or {}).get("name")
                 if stream and stream not in failed_streams:
                     failed_streams.append(stream)
-                if reading and failures[-1] == FailureType.config_error:
+                if reading and (failures[-1] == FailureType.config_error or sync_stop.requested()):
                     # Nothing else this sync sends can succeed with the same config: stop every thread now.
                     out.flush()
                     os._exit(1)
     except AirbyteTracedException as error:
-        if error.internal_message == "Concurrent read failure" and failures:
+        if error.internal_message == cdk_hooks.CONCURRENT_READ_FAILURE and failures:
             error = AirbyteTracedException(
                 message=(
                     f"The sync did not finish: {len(failed_streams) or 'some'} stream(s) failed"

@@ -14,19 +14,19 @@ that the connector waited (and how long) while running in milliseconds.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-import backoff._sync
 import pytest
 from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog, SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder, ConfiguredAirbyteStreamBuilder
-from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, _run_command, make_file
+from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, make_file
 from airbyte_cdk.test.entrypoint_wrapper import discover as _discover
 from airbyte_cdk.test.entrypoint_wrapper import read as _read
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from connectors_shared import rate_limiting
+from connectors_shared import cdk_hooks, rate_limiting
 
 
 class Waits:
@@ -47,9 +47,14 @@ class Waits:
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> Waits:
     """Record retry backoffs and rate-limit pauses instead of sleeping."""
     waits = Waits()
-    monkeypatch.setattr(backoff._sync.time, "sleep", waits)
+    monkeypatch.setattr(time, "sleep", waits)  # the CDK's retry loop (the backoff library) sleeps with time.sleep
     monkeypatch.setattr(rate_limiting, "_sleep", waits)
     return waits
+
+
+def run_command(source: Any, args: List[str]) -> EntrypointOutput:
+    """Run ``spec``, ``check``, ``discover`` or ``read`` (``args`` as on the command line) in-process."""
+    return cdk_hooks.run_command(source, args)
 
 
 def catalog(stream: str, sync_mode: str = "full_refresh") -> ConfiguredAirbyteCatalog:
@@ -79,7 +84,7 @@ def check(source_class: type, config: Mapping[str, Any]) -> Dict[str, Any]:
     """Run ``check`` and return the CONNECTION_STATUS as a dict: ``{"status": "FAILED", "message": ...}``."""
     with tempfile.TemporaryDirectory() as folder:
         config_file = make_file(Path(folder) / "config.json", dict(config))
-        output = _run_command(source_class(config=config), ["check", "--config", config_file])
+        output = run_command(source_class(config=config), ["check", "--config", config_file])
     statuses = output.connection_status_messages
     if not statuses:
         errors = [message.trace.error.message for message in output.errors]

@@ -1,7 +1,8 @@
 """Where requests may go, and how long one may take: the guard every connector's HTTP traffic passes through.
 
-``install()`` wraps ``requests.Session.send`` and ``Session.get_redirect_target`` once per process, so that it
-covers every request a connector makes, the CDK's and our own (TextYess's check):
+``install()`` wraps ``requests.Session.send`` and ``Session.get_redirect_target`` once per process (through
+``connectors_shared.cdk_hooks``, its ``session_guard`` hook), so that it covers every request a connector makes, the
+CDK's and our own (TextYess's check):
 
 - **Credentials stay with the API.** A redirect is followed only to the same scheme, host and port as the request
   that was redirected. A redirect anywhere else (another host, port or scheme) is refused with a ``config_error``
@@ -28,6 +29,8 @@ import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+from connectors_shared import cdk_hooks
 
 REQUEST_DEADLINE_SECONDS = 120.0
 READ_CHUNK_BYTES = 1 << 20
@@ -148,8 +151,7 @@ def _read_body(response: requests.Response, deadline: float) -> None:
         raise requests.exceptions.ContentDecodingError(error, request=response.request) from error
     except SSLError as error:
         raise requests.exceptions.SSLError(error, request=response.request) from error
-    response._content = b"".join(chunks)
-    response._content_consumed = True
+    cdk_hooks.keep_body(response, b"".join(chunks))
     response.raw.release_conn()
 
 
@@ -171,7 +173,6 @@ def _guarded_send(original_send: Any) -> Any:
         _read_body(response, deadline)
         return response
 
-    send._connectors_transport = True  # type: ignore[attr-defined]
     return send
 
 
@@ -184,16 +185,10 @@ def _guarded_redirect_target(original_redirect_target: Any) -> Any:
                 raise _refuse_redirect(response, absolute)
         return target
 
-    get_redirect_target._connectors_transport = True  # type: ignore[attr-defined]
     return get_redirect_target
 
 
 def install() -> None:
     """Wrap ``requests.Session`` (see the module docstring). Safe to call repeatedly: each method is wrapped again
     only when something (a test's ``requests_mock``) has put another one in place since."""
-    if not getattr(requests.Session.send, "_connectors_transport", False):
-        requests.Session.send = _guarded_send(requests.Session.send)  # type: ignore[method-assign]
-    if not getattr(requests.Session.get_redirect_target, "_connectors_transport", False):
-        requests.Session.get_redirect_target = _guarded_redirect_target(  # type: ignore[method-assign]
-            requests.Session.get_redirect_target
-        )
+    cdk_hooks.wrap_session("_connectors_transport", _guarded_send, _guarded_redirect_target)

@@ -11,7 +11,7 @@ from airbyte_cdk.models.airbyte_protocol_serializers import AirbyteCatalogSerial
 from serpyco_rs import Serializer
 from serpyco_rs._json_schema import get_json_schema as build_json_schema
 
-from connectors_shared.startup import _DeferredSchema, defer_serializer_json_schemas
+from connectors_shared.cdk_hooks import _DeferredSchema, defer_serializer_json_schemas
 
 
 def test_a_connector_process_imports_the_cdk_without_building_serializer_schemas() -> None:

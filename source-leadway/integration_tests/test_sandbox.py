@@ -6,19 +6,15 @@ tests/test_sandbox_integration.py; these are the Leadway behaviours that need th
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.harness import Connector, ConnectorRunner, configured_catalog
+from tests.sandbox import Response, Sandbox
+from tests.sandbox.common import RateWindow
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.harness import Connector, ConnectorRunner, configured_catalog  # noqa: E402
-from tests.sandbox import Response, Sandbox  # noqa: E402
-from tests.sandbox.common import RateWindow  # noqa: E402
-
 pytestmark = pytest.mark.integration
 CONNECTOR = Connector("source-leadway", REPO / "source-leadway")
 

@@ -1,17 +1,16 @@
 """spec, check and discover: what a user sees before the first sync."""
 
 import pytest
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
 from builders import ACCESS_TOKEN, START, TODAY, LeadwayRequest, config, error, order, page
-from connectors_shared.testing import check, discover
+from connectors_shared.testing import check, discover, run_command
 from source_leadway import SourceLeadway
 
 CHECK_URL = LeadwayRequest.orders().window(START, TODAY).url
 
 
 def spec():
-    output = _run_command(SourceLeadway(), ["spec"])
+    output = run_command(SourceLeadway(), ["spec"])
     return output.spec_messages[0].spec.connectionSpecification
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.harness import Connector, ConnectorRunner, configured_catalog
+from tests.sandbox import Response, Sandbox
+from tests.sandbox.openletter import ACCOUNTS
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.harness import Connector, ConnectorRunner, configured_catalog  # noqa: E402
-from tests.sandbox import Response, Sandbox  # noqa: E402
-from tests.sandbox.openletter import ACCOUNTS  # noqa: E402
-
 pytestmark = pytest.mark.integration
 
 CONNECTOR = Connector("source-openletter", REPO / "source-openletter")

@@ -1,17 +1,16 @@
 """spec, check and discover: what a user sees before the first sync."""
 
 import pytest
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
 from builders import API_TOKEN, DEMO_URL, OpenLetterRequest, config, error, order, page
-from connectors_shared.testing import check, discover
+from connectors_shared.testing import check, discover, run_command
 from source_openletter import SourceOpenletter
 
 CHECK_URL = OpenLetterRequest.orders().url
 
 
 def spec():
-    output = _run_command(SourceOpenletter(), ["spec"])
+    output = run_command(SourceOpenletter(), ["spec"])
     return output.spec_messages[0].spec.connectionSpecification
 
 

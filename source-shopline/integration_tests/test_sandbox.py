@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.harness import Connector, ConnectorRunner, configured_catalog
+from tests.sandbox import Response, Sandbox
+from tests.sandbox.shopline import RATE_LIMITED, campaign_id
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.harness import Connector, ConnectorRunner, configured_catalog  # noqa: E402
-from tests.sandbox import Response, Sandbox  # noqa: E402
-from tests.sandbox.shopline import RATE_LIMITED, campaign_id  # noqa: E402
-
 pytestmark = pytest.mark.integration
 
 CONNECTOR = Connector("source-shopline", REPO / "source-shopline")

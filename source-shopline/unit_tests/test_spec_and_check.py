@@ -1,17 +1,16 @@
 """spec, check and discover: what a user sees before the first sync."""
 
 import pytest
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
 from builders import TOKEN, ShoplineRequest, campaign, config, error, page
-from connectors_shared.testing import check, discover
+from connectors_shared.testing import check, discover, run_command
 from source_shopline import SourceShopline
 
 CHECK_URL = ShoplineRequest.affiliate_campaigns().url
 
 
 def spec():
-    output = _run_command(SourceShopline(), ["spec"])
+    output = run_command(SourceShopline(), ["spec"])
     return output.spec_messages[0].spec.connectionSpecification
 
 

@@ -1,12 +1,7 @@
 """The CDK's standard connector tests against the sandbox (see tests/standard_suite.py)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for tests.*
-
-from source_shopline import SourceShopline  # noqa: E402
-from tests.standard_suite import pytest_generate_tests, sandbox_standard_suite  # noqa: E402,F401
+from source_shopline import SourceShopline
+from tests.standard_suite import pytest_generate_tests, sandbox_standard_suite  # noqa: F401
 
 TestShoplineStandardSuite = sandbox_standard_suite(
     SourceShopline, "source-shopline", failing={"wrong_token": {"access_token": "not-a-valid-token"}}

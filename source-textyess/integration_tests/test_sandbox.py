@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from tests.harness import Connector, ConnectorRunner, configured_catalog
+from tests.sandbox import Response, Sandbox
+from tests.sandbox.textyess import CAMPAIGNS, _parse, campaign_id, campaign_of
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.harness import Connector, ConnectorRunner, configured_catalog  # noqa: E402
-from tests.sandbox import Response, Sandbox  # noqa: E402
-from tests.sandbox.textyess import CAMPAIGNS, _parse, campaign_id, campaign_of  # noqa: E402
-
 pytestmark = pytest.mark.integration
 
 CONNECTOR = Connector("source-textyess", REPO / "source-textyess")

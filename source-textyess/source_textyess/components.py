@@ -2,18 +2,19 @@
 
 - ``CampaignPartitionRouter``: campaign_orders partitions from ``campaign_ids``, or from the campaigns stream.
 - ``PerPartitionStateOnly``: a campaign first seen starts at ``start_date`` instead of the other campaigns' cursor.
-- ``TextyessCheck``: the ``check`` (run by ``SourceTextyess.check``) that also validates ``campaign_ids`` and the campaign listing.
+- ``TextyessCheck``: the ``check`` (run by ``SourceTextyess.check``) that also validates ``campaign_ids`` and the campaign listing,
+  its probes sent under the shared error policy (``CheckProbeErrorHandler``).
 
 ``PerPartitionStateOnly`` is generic (any partitioned incremental stream) and a candidate for ``connectors_shared``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-import time
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 import requests
 from airbyte_cdk.models import FailureType
@@ -22,11 +23,13 @@ from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigr
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
     SubstreamPartitionRouter,
 )
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.streams.http.http_client import HttpClient
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.datetime_helpers import ab_datetime_parse
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from connectors_shared.error_handling import vendor_message
-from connectors_shared.rate_limiting import seconds_until_reset
+from connectors_shared.decoding import request_path
+from connectors_shared.error_handling import VendorErrorHandler, vendor_message
 
 logger = logging.getLogger("airbyte")
 
@@ -124,6 +127,60 @@ class PerPartitionStateOnly(StateMigration):
 
 
 @dataclass
+class CheckProbeErrorHandler(VendorErrorHandler):
+    """The shared error policy (``VendorErrorHandler``) for the check's probes, which word the answers themselves.
+
+    What a sync would retry (429, 5xx, timeouts, a broken body) is retried exactly as in a sync: the same waits
+    (``RateLimitAwareBackoff``, a 429's Retry-After up to ``max_wait_seconds``), the same ``max_retries``. Every
+    other answer, and the last one when the retries run out, comes back to ``TextyessCheck`` instead of failing, so
+    that the check can say which campaign id is unknown. A 429 is retried as a plain retry: the CDK announces a
+    rate-limited *stream* on stdout, and a check has none.
+    """
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self.attempts = 0
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]] = None
+    ) -> ErrorResolution:
+        resolution = super().interpret_response(response_or_exception)
+        self.attempts += 1
+        if not isinstance(response_or_exception, requests.Response):
+            return resolution  # no answer to word: retried, then the check fails with the shared message
+        action = resolution.response_action
+        retries_left = self.attempts <= (self.max_retries if isinstance(self.max_retries, int) else 5)
+        if action in (ResponseAction.RETRY, ResponseAction.RATE_LIMITED) and retries_left:
+            return ErrorResolution(
+                response_action=ResponseAction.RETRY,
+                failure_type=resolution.failure_type,
+                error_message=resolution.error_message,
+            )
+        if action == ResponseAction.SUCCESS:
+            return resolution
+        return ErrorResolution(
+            response_action=ResponseAction.IGNORE,
+            failure_type=resolution.failure_type,
+            error_message=(
+                f"check: {request_path(response_or_exception)} answered HTTP {response_or_exception.status_code}"
+            ),
+        )
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any], config: Mapping[str, Any]) -> "CheckProbeErrorHandler":
+        """The manifest's ``base_error_handler`` (vendor, messages, retries, waits), without its page contract."""
+        definition = manifest["definitions"]["base_error_handler"]
+        settings = {field.name for field in dataclasses.fields(cls)} - {
+            "config", "response_filters", "backoff_strategies", "records_path",
+        }
+        return cls(
+            config=config,
+            parameters={"name": "check"},
+            **{key: value for key, value in definition.items() if key in settings},
+        )
+
+
+@dataclass
 class TextyessCheck(CheckStream):
     """``CheckStream`` on orders (the token), plus what a sync of campaign_orders needs, with sentences to act on.
 
@@ -131,12 +188,13 @@ class TextyessCheck(CheckStream):
     - each configured id is probed with ``/analytics/campaigns/{id}/orders?page=0&perPage=1``; a 4xx names the id;
     - without ``campaign_ids``, a 404 from ``/analytics/campaigns`` fails with a request to list campaign ids.
 
-    The probes use ``requests`` directly (one page of one record each) because the check has no stream per id.
+    The check has no stream per id, so each probe is one request (one page of one record) sent through the CDK's
+    ``HttpClient`` with the manifest's error handler and the source's rate-limit budget: it is paced, retried and
+    bounded exactly as a sync's requests are (``CheckProbeErrorHandler``).
     """
 
-    probe_attempts: int = 3
+    # Each probe's connect and read timeout, in seconds (HttpClient's request_timeout).
     probe_timeout_seconds: float = 30.0
-    max_probe_wait_seconds: float = 30.0
 
     def check_connection(self, source: Any, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Any]:
         problem = campaign_id_problem(config)
@@ -146,39 +204,45 @@ class TextyessCheck(CheckStream):
         if not ok:
             return False, self._plain(message)
         base_url = (config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        session = requests.Session()
-        session.headers["x-auth-token"] = str(config.get("api_token", ""))
         ids = configured_campaign_ids(config)
-        for campaign_id in ids:
-            response = self._probe(session, f"{base_url}/analytics/campaigns/{campaign_id}/orders", {})
-            if response.status_code in (400, 404, 422):
-                return False, (
-                    f"TextYess does not know the campaign {campaign_id} listed in campaign_ids (HTTP "
-                    f"{response.status_code}: {vendor_message(response)}). Copy the id from the campaign's page in "
-                    "the TextYess dashboard, or remove it from campaign_ids."
-                )
-            if not response.ok:
-                return False, self._failure(response)
-        if not ids:
-            start = ab_datetime_parse(config["start_date"]).strftime("%Y-%m-%dT%H:%M:%SZ")
-            response = self._probe(session, f"{base_url}/analytics/campaigns", {"from": start})
-            if response.status_code == 404:
-                return False, NO_CAMPAIGNS_MESSAGE
-            if not response.ok:
-                return False, self._failure(response)
+        try:
+            for campaign_id in ids:
+                response = self._probe(source, logger, config, f"{base_url}/analytics/campaigns/{campaign_id}/orders", {})
+                if response.status_code in (400, 404, 422):
+                    return False, (
+                        f"TextYess does not know the campaign {campaign_id} listed in campaign_ids (HTTP "
+                        f"{response.status_code}: {vendor_message(response)}). Copy the id from the campaign's page in "
+                        "the TextYess dashboard, or remove it from campaign_ids."
+                    )
+                if not response.ok:
+                    return False, self._failure(response)
+            if not ids:
+                start = ab_datetime_parse(config["start_date"]).strftime("%Y-%m-%dT%H:%M:%SZ")
+                response = self._probe(source, logger, config, f"{base_url}/analytics/campaigns", {"from": start})
+                if response.status_code == 404:
+                    return False, NO_CAMPAIGNS_MESSAGE
+                if not response.ok:
+                    return False, self._failure(response)
+        except AirbyteTracedException as error:  # the shared policy gave up (unreachable host, too long a wait)
+            return False, error.message
         return True, None
 
-    def _probe(self, session: requests.Session, url: str, params: Mapping[str, Any]) -> requests.Response:
+    def _probe(
+        self, source: Any, logger: logging.Logger, config: Mapping[str, Any], url: str, params: Mapping[str, Any]
+    ) -> requests.Response:
+        handler = CheckProbeErrorHandler.from_manifest(source.manifest, config)
+        client = HttpClient(
+            name="check",
+            logger=logger,
+            error_handler=handler,
+            api_budget=getattr(source, "budget", None),
+            backoff_strategy=handler.backoff_strategies,
+            request_timeout=self.probe_timeout_seconds,
+        )
         query = {"page": "0", "perPage": "1", "sortKey": "createdAt", "sortDirection": "1", **params}
-        response: Optional[requests.Response] = None
-        for attempt in range(self.probe_attempts):
-            response = session.get(url, params=query, timeout=self.probe_timeout_seconds)
-            if response.status_code != 429 and response.status_code < 500:
-                return response
-            if attempt + 1 < self.probe_attempts:
-                wait = seconds_until_reset("retry-after", response.headers.get("retry-after"))
-                time.sleep(min(wait if wait is not None else 2.0 * 2**attempt, self.max_probe_wait_seconds))
-        assert response is not None
+        _, response = client.send_request(
+            "GET", url, request_kwargs={}, headers={"x-auth-token": str(config.get("api_token", ""))}, params=query
+        )
         return response
 
     @staticmethod

@@ -19,8 +19,8 @@ class SourceTextyess(ManifestSource):
     package = "source_textyess"
 
     def connection_check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        checker = TextyessCheck(stream_names=list(self._source_config["check"]["stream_names"]), parameters={})
-        succeeded, message = checker.check_connection(self, logger, self._config or config)
+        checker = TextyessCheck(stream_names=list(self.manifest["check"]["stream_names"]), parameters={})
+        succeeded, message = checker.check_connection(self, logger, self.effective_config or config)
         if succeeded:
             return AirbyteConnectionStatus(status=Status.SUCCEEDED)
         return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))

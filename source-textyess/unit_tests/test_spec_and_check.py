@@ -1,15 +1,14 @@
 """spec, check and discover: what a user sees before the first sync."""
 
 import pytest
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
 from builders import API_TOKEN, CAMPAIGN_A, CAMPAIGN_B, TextyessRequest, campaign_row, config, days_ago, error, order, page
-from connectors_shared.testing import check, discover
+from connectors_shared.testing import check, discover, run_command
 from source_textyess import SourceTextyess
 
 
 def spec():
-    output = _run_command(SourceTextyess(), ["spec"])
+    output = run_command(SourceTextyess(), ["spec"])
     return output.spec_messages[0].spec.connectionSpecification
 
 
@@ -88,13 +87,44 @@ class TestCheck:
         assert "404 for /analytics/campaigns" in result["message"]
         assert "list the campaign ids" in result["message"].lower() and "campaign_ids" in result["message"]
 
-    def test_given_campaigns_5xx_then_ok_when_check_then_probe_retried(self, requests_mock, monkeypatch):
-        monkeypatch.setattr("source_textyess.components.time.sleep", lambda seconds: None)
+    def test_given_campaigns_5xx_then_ok_when_check_then_probe_retried_with_the_shared_backoff(self, requests_mock, no_waiting):
         orders_probe().mock(requests_mock, json=page([]))
         campaigns_probe().mock(requests_mock, [{"status_code": 503, "json": error("down")},
                                                {"status_code": 200, "json": page([])}])
         assert check(SourceTextyess, config())["status"] == "SUCCEEDED"
         assert requests_mock.call_count == 3
+        assert no_waiting.seconds == [2.0]  # the shared policy's first backoff, as in a sync
+
+    def test_given_campaign_probe_429_with_retry_after_when_check_then_waits_what_the_api_asked(self, requests_mock, no_waiting):
+        orders_probe().mock(requests_mock, json=page([]))
+        campaign_probe(CAMPAIGN_A).mock(requests_mock, [
+            {"status_code": 429, "json": error("Too many requests"), "headers": {"Retry-After": "7"}},
+            {"status_code": 200, "json": page([order("1")])}])
+        assert check(SourceTextyess, config(campaign_ids=[CAMPAIGN_A]))["status"] == "SUCCEEDED"
+        # The Retry-After, then (as in a sync) the source's rate-limit budget holds the next request for the rest of
+        # the manifest's window, the 429 having said no calls remain.
+        assert no_waiting.seconds[0] == 7.0
+        assert len(no_waiting.seconds) == 2 and no_waiting.seconds[1] <= 10.0
+
+    def test_given_campaigns_5xx_every_time_when_check_then_failed_after_the_manifests_retries(self, requests_mock, no_waiting):
+        orders_probe().mock(requests_mock, json=page([]))
+        campaigns_probe().mock(requests_mock, status_code=503, json=error("down"))
+        result = check(SourceTextyess, config())
+        assert result["status"] == "FAILED"
+        assert result["message"].startswith("TextYess answered HTTP 503 for /analytics/campaigns (down).")
+        assert requests_mock.call_count == 1 + 6  # max_retries: 5 in the manifest's base_error_handler
+        assert no_waiting.seconds == [2.0, 4.0, 8.0, 16.0, 32.0]
+
+    def test_given_campaign_probe_asks_for_a_wait_beyond_max_wait_seconds_when_check_then_failed_saying_so(
+        self, requests_mock, no_waiting
+    ):
+        orders_probe().mock(requests_mock, json=page([]))
+        campaign_probe(CAMPAIGN_A).mock(requests_mock, status_code=429, json=error("slow down"),
+                                        headers={"Retry-After": "3600"})
+        result = check(SourceTextyess, config(campaign_ids=[CAMPAIGN_A], max_wait_seconds=60))
+        assert result["status"] == "FAILED"
+        assert "asked the connector to wait 1.0 hours" in result["message"] and "max_wait_seconds" in result["message"]
+        assert no_waiting.total() == 0
 
     @pytest.mark.parametrize(
         "bad_config, fragment",

@@ -1,17 +1,16 @@
 """spec, check and discover: what a user sees before the first sync."""
 
 import pytest
-from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
 from builders import API_KEY, WickedRequest, config, contact, error, page
-from connectors_shared.testing import check, discover
+from connectors_shared.testing import check, discover, run_command
 from source_wickedreports import SourceWickedreports
 
 CHECK_URL = WickedRequest.contacts().window("2024-01-01", "2024-01-20").url
 
 
 def spec():
-    output = _run_command(SourceWickedreports(), ["spec"])
+    output = run_command(SourceWickedreports(), ["spec"])
     return output.spec_messages[0].spec.connectionSpecification
 
 

@@ -1,0 +1,571 @@
+"""Every use this repository makes of a name that airbyte-cdk (or another library) does not offer as public API.
+
+The connectors lean on the CDK in a few places where its public API has no way in. Each such place is a *hook*,
+and every hook lives here: no other module of ``connectors_shared`` or of a connector reads a private attribute of
+a library object, overrides a private library method, switches an object's class or patches a library
+(``shared/tests/test_cdk_hooks.py`` scans them to keep it so). airbyte-cdk is pinned to the minor release the hooks
+were written against (``airbyte-cdk~=7.39.1`` in ``shared/pyproject.toml`` and every connector's); the same test
+fails, naming the hook, when an upgrade removes or changes a hooked name.
+
+Two kinds of hook. A *speed* hook only makes something cheaper: when its target is missing it does nothing and the
+stock CDK path runs, so an upgrade may cost speed, never correctness. A *required* hook carries behaviour the
+connectors promise (a keyset cursor, a state that a vendor's date in 2099 cannot break, redirects that keep
+credentials at the API). Its test fails on an upgrade that breaks it; where the connector can tell at run time (the
+factory, cursor, source-state and session hooks) it raises ``CdkHookError`` naming the hook rather than run on
+without it.
+
+==========================  =========  ==================================================================
+hook                        kind       target, why, and what the stock path costs
+==========================  =========  ==================================================================
+serializer_schemas          speed      ``serpyco_rs._main.Serializer`` (``_schema``, module-level
+                                       ``get_json_schema``). Importing the CDK builds a JSON schema for
+                                       every protocol model that nothing reads. Stock: 0.4-0.8 s more
+                                       start-up for every spec, check, discover and read.
+factory_class               required   ``ConcurrentDeclarativeSource._constructor`` and a ``__class__``
+                                       switch to a ``HookedComponentFactory`` subclass. The CDK builds its
+                                       factory inside ``__init__`` (wired to its queue and state manager)
+                                       and offers no way to name another. Stock: none of the three
+                                       factory hooks below.
+custom_cursor               required   ``ModelToComponentFactory._build_concurrent_cursor`` (and its
+                                       ``_connector_state_manager``), reached through
+                                       ``custom_concurrent_cursor``. SHOPLINE's keyset cursor per campaign;
+                                       the manifest schema has no custom cursor. Stock: no incremental
+                                       state for affiliate_campaign_orders.
+datetime_cursor             required   ``create_concurrent_cursor_from_datetime_based_cursor`` switching the
+                                       built ``ConcurrentCursor`` to ``datetime_cursor_class``, whose
+                                       ``_extract_cursor_value`` override reads ``_connector_state_converter``
+                                       and ``_slice_boundary_fields_wrapper``. Keeps a vendor's record dated
+                                       2099 from moving the state past its window; also skips ``strptime``
+                                       per record. Stock: a future date ends incremental syncs for good.
+hashed_slices               speed      ``StreamSlice(partition=, cursor_slice=, extra_fields=)`` and its
+                                       ``__hash__``, which ``ConcurrentCursor.observe`` computes twice per
+                                       record. Stock: each record's slice serialised to JSON and SHA-256
+                                       hashed twice (with ``strptime``, a third of a read's CPU).
+api_budget                  speed      ``ModelToComponentFactory.set_api_budget`` / ``_api_budget``. Serves
+                                       the manifest's ``api_budget`` with ``HeaderPacedBudget`` instead of
+                                       the CDK's ``HTTPAPIBudget``. Stock: the CDK's budget, pacing by the
+                                       declared window (its ``limit``) with a limiter thread (~5% CPU).
+source_state                required   ``ConcurrentDeclarativeSource._source_config`` (the resolved
+                                       manifest) and ``_config`` (the config after the spec's migrations).
+                                       Read by the saved-state checks, the budget's vendor name and
+                                       TextYess's check.
+session_guard               required   ``requests.Session.send`` / ``get_redirect_target`` wrapped,
+                                       ``Response._content`` / ``_content_consumed`` set, urllib3's
+                                       ``read1(decode_content=)``. No redirect to another origin, no metadata
+                                       host, a deadline for every body (``connectors_shared.transport``).
+cdk_backoff_sleep           required   ``user_defined_backoff_handler`` sleeps a strategy's answer plus one
+                                       second, and logs each wait as "Rate limit exceeded".
+                                       ``RateLimitAwareBackoff`` answers a second less; ``QuietCdkBackoffLog``
+                                       drops the line (if the wording changes, the line is simply logged).
+entrypoint_lines            required   The entrypoint's message lines start ``{"type":"RECORD"`` /
+                                       ``{"type":"TRACE"``, and a failed concurrent read says "Concurrent read
+                                       failure". Records are not scanned for secrets; a config_error trace
+                                       ends a read at once; the closing error names the failed streams. If
+                                       the lines change, each falls back to the CDK's own behaviour: every
+                                       line scanned, no early stop, the CDK's closing summary.
+test_run_command            required   ``airbyte_cdk.test.entrypoint_wrapper._run_command`` (tests only):
+                                       the CDK's own way to run spec and check in-process.
+==========================  =========  ==================================================================
+
+Public CDK contracts the connectors also rely on are pinned by the same test without a hook: paginators call
+``next_page_token`` with ``last_page_token_value`` (``connectors_shared.pagination``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+# --- serializer_schemas (speed) ----------------------------------------------------------------------------------
+# Defined and run before anything below imports airbyte_cdk: the CDK builds its serializers while it is imported.
+
+
+class _DeferredSchema:
+    """What a ``Serializer`` holds instead of its JSON schema until it is first asked for it."""
+
+    __slots__ = ("type_info",)
+
+    def __init__(self, type_info: Any) -> None:
+        self.type_info = type_info
+
+
+_serializer_originals: Dict[str, Any] = {}
+
+
+def serializer_schemas_problem() -> Optional[str]:
+    """What keeps ``defer_serializer_json_schemas`` from working with the installed serpyco_rs, or ``None``."""
+    try:
+        from serpyco_rs import _main
+    except ImportError as error:
+        return f"serpyco_rs._main cannot be imported ({error})"
+    serializer_class = getattr(_main, "Serializer", None)
+    if serializer_class is None:
+        return "serpyco_rs._main.Serializer is gone"
+    init = getattr(serializer_class.__init__, "__code__", None)
+    if init is None or "get_json_schema" not in init.co_names or "_schema" not in init.co_names:
+        return "Serializer.__init__ no longer stores get_json_schema(...) in self._schema"
+    method = _serializer_originals.get("method", getattr(serializer_class, "get_json_schema", None))
+    code = getattr(method, "__code__", None)
+    if code is None or "_schema" not in code.co_names:
+        return "Serializer.get_json_schema no longer returns self._schema"
+    if not callable(_serializer_originals.get("build", getattr(_main, "get_json_schema", None))):
+        return "serpyco_rs._main.get_json_schema is gone"
+    return None
+
+
+def defer_serializer_json_schemas() -> bool:
+    """Make ``serpyco_rs.Serializer`` build its JSON schema on first use; True once that is in place.
+
+    Serialisation is unchanged: ``Serializer.__init__`` keeps the type instead of a schema, and
+    ``get_json_schema()`` builds the schema on its first call. With a serpyco_rs of another shape it does nothing.
+    """
+    if "build" in _serializer_originals:
+        return True
+    if serializer_schemas_problem():
+        return False
+    from serpyco_rs import _main
+
+    serializer_class = _main.Serializer
+    if getattr(serializer_class.get_json_schema, "deferred_by_connectors", False):
+        return True  # done by another copy of this module
+    build_schema: Callable[[Any], Any] = _main.get_json_schema
+    original_method = serializer_class.get_json_schema
+
+    def get_json_schema(self: Any) -> Any:
+        schema = self._schema
+        if isinstance(schema, _DeferredSchema):
+            schema = self._schema = build_schema(schema.type_info)
+        return schema
+
+    get_json_schema.__doc__ = original_method.__doc__
+    get_json_schema.deferred_by_connectors = True  # type: ignore[attr-defined]
+    _serializer_originals.update(build=build_schema, method=original_method)
+    serializer_class.get_json_schema = get_json_schema
+    _main.get_json_schema = _DeferredSchema  # what Serializer.__init__ calls: now it only keeps the type
+    return True
+
+
+defer_serializer_json_schemas()
+
+# --- everything else needs the CDK --------------------------------------------------------------------------------
+
+import inspect  # noqa: E402
+import logging  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import requests  # noqa: E402
+from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource  # noqa: E402
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory  # noqa: E402
+from airbyte_cdk.sources.streams.concurrent.cursor import ConcurrentCursor, Cursor  # noqa: E402
+from airbyte_cdk.sources.types import Record, StreamSlice  # noqa: E402
+
+PIN = "airbyte-cdk~=7.39.1"
+
+
+class CdkHookError(RuntimeError):
+    """A required hook's target is missing from the installed library: the connector must not run without it."""
+
+
+def _broken(hook: str, problem: str) -> CdkHookError:
+    return CdkHookError(
+        f"connectors_shared.cdk_hooks: the '{hook}' hook cannot work with the installed libraries: {problem}. "
+        f"The connectors are tested with {PIN}; install that, or update the hook "
+        "(shared/tests/test_cdk_hooks.py says what changed)."
+    )
+
+
+def _uses(function: Any, *names: str) -> bool:
+    """Whether ``function``'s own code names every one of ``names`` (attributes, globals or methods it calls)."""
+    function = inspect.unwrap(getattr(function, "fget", function))
+    code = getattr(function, "__code__", None)
+    return code is not None and all(name in code.co_names for name in names)
+
+
+def _called_in(cls: type, name: str) -> bool:
+    """Whether some method of ``cls`` (or its bases) refers to ``name``."""
+    for klass in cls.__mro__:
+        for value in vars(klass).values():
+            if _uses(value, name):
+                return True
+    return False
+
+
+def _parameters(function: Any) -> List[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def _no_slots(cls: type) -> Optional[str]:
+    """Why an instance of ``cls`` cannot switch to a subclass without ``__slots__``, or ``None``."""
+    if not cls.__dictoffset__:
+        return f"{cls.__qualname__} instances now have __slots__ only, so they cannot switch class"
+    return None
+
+
+# --- factory_class, custom_cursor, datetime_cursor, api_budget ----------------------------------------------------
+
+
+def factory_class_problem() -> Optional[str]:
+    if not _uses(ConcurrentDeclarativeSource.__init__, "_constructor"):
+        return "ConcurrentDeclarativeSource.__init__ no longer keeps its component factory in self._constructor"
+    if not _called_in(ConcurrentDeclarativeSource, "create_component"):
+        return "ConcurrentDeclarativeSource no longer builds its components with the factory's create_component"
+    return _no_slots(ModelToComponentFactory)
+
+
+def custom_cursor_problem() -> Optional[str]:
+    method = getattr(ModelToComponentFactory, "_build_concurrent_cursor", None)
+    if method is None:
+        return "ModelToComponentFactory._build_concurrent_cursor is gone"
+    if _parameters(method) != ["self", "model", "stream_slicer", "config"]:
+        return f"ModelToComponentFactory._build_concurrent_cursor now takes {_parameters(method)}"
+    if not _uses(ModelToComponentFactory.create_default_stream, "_build_concurrent_cursor"):
+        return "ModelToComponentFactory.create_default_stream no longer calls _build_concurrent_cursor"
+    if not _uses(ModelToComponentFactory.__init__, "_connector_state_manager"):
+        return "ModelToComponentFactory no longer keeps the state manager in self._connector_state_manager"
+    return None
+
+
+def datetime_cursor_problem() -> Optional[str]:
+    create = getattr(ModelToComponentFactory, "create_concurrent_cursor_from_datetime_based_cursor", None)
+    if create is None:
+        return "ModelToComponentFactory.create_concurrent_cursor_from_datetime_based_cursor is gone"
+    if not _called_in(ModelToComponentFactory, "create_concurrent_cursor_from_datetime_based_cursor"):
+        return "nothing in ModelToComponentFactory calls create_concurrent_cursor_from_datetime_based_cursor"
+    extract = getattr(ConcurrentCursor, "_extract_cursor_value", None)
+    if extract is None or _parameters(extract) != ["self", "record"]:
+        return "ConcurrentCursor._extract_cursor_value(record) is gone or changed"
+    if not _uses(ConcurrentCursor.observe, "_extract_cursor_value"):
+        return "ConcurrentCursor.observe no longer calls _extract_cursor_value"
+    if not _uses(ConcurrentCursor.__init__, "_connector_state_converter"):
+        return "ConcurrentCursor no longer keeps its state converter in self._connector_state_converter"
+    if not isinstance(getattr(ConcurrentCursor, "_slice_boundary_fields_wrapper", None), property):
+        return "ConcurrentCursor._slice_boundary_fields_wrapper (the slice's start and end keys) is gone"
+    if not isinstance(getattr(ConcurrentCursor, "cursor_field", None), property):
+        return "ConcurrentCursor.cursor_field is gone"
+    return _no_slots(ConcurrentCursor)
+
+
+def hashed_slices_problem() -> Optional[str]:
+    if _parameters(StreamSlice.__init__) != ["self", "partition", "cursor_slice", "extra_fields"]:
+        return f"StreamSlice.__init__ now takes {_parameters(StreamSlice.__init__)}"
+    if "__hash__" not in vars(StreamSlice):
+        return "StreamSlice no longer defines __hash__"
+    return None
+
+
+def api_budget_problem() -> Optional[str]:
+    method = getattr(ModelToComponentFactory, "set_api_budget", None)
+    if method is None or _parameters(method) != ["self", "component_definition", "config"]:
+        return "ModelToComponentFactory.set_api_budget(component_definition, config) is gone or changed"
+    if not _called_in(ConcurrentDeclarativeSource, "set_api_budget"):
+        return "ConcurrentDeclarativeSource no longer calls set_api_budget"
+    if not _uses(ModelToComponentFactory.__init__, "_api_budget"):
+        return "ModelToComponentFactory no longer keeps the budget in self._api_budget"
+    if not _uses(ModelToComponentFactory.create_http_requester, "_api_budget"):
+        return "ModelToComponentFactory.create_http_requester no longer hands self._api_budget to requesters"
+    return None
+
+
+def recast(instance: Any, subclass: type) -> Any:
+    """Switch ``instance`` to ``subclass``, which must add behaviour only (no ``__init__`` state of its own)."""
+    if not issubclass(subclass, type(instance)):
+        raise TypeError(f"{subclass.__qualname__} does not extend {type(instance).__qualname__}")
+    instance.__class__ = subclass
+    return instance
+
+
+class HookedComponentFactory(ModelToComponentFactory):
+    """The CDK's component factory with public ways in where the connectors need them.
+
+    Never constructed: ``swap_factory`` switches the factory the CDK built to a subclass of this one. Subclasses
+    set ``datetime_cursor_class`` and override ``custom_concurrent_cursor``; ``ManifestSource`` sets
+    ``api_budget_provider`` on the instance.
+    """
+
+    # The class a manifest's DatetimeBasedCursor becomes (a ``HookedConcurrentCursor`` subclass), or None for stock.
+    datetime_cursor_class: Optional[type] = None
+    # ``(api_budget definition, config) -> budget``: what serves the manifest's api_budget, or None for the CDK's.
+    api_budget_provider: Optional[Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = None
+
+    def custom_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Optional[Cursor]:
+        """A cursor for the stream ``model`` describes, or ``None`` to let the CDK build it."""
+        return None
+
+    @property
+    def connector_state_manager(self) -> Any:
+        """The ``ConnectorStateManager`` holding the state the sync started from."""
+        return self._connector_state_manager
+
+    def _build_concurrent_cursor(self, model: Any, stream_slicer: Any, config: Any) -> Cursor:
+        cursor = self.custom_concurrent_cursor(model, stream_slicer, config)
+        return cursor if cursor is not None else super()._build_concurrent_cursor(model, stream_slicer, config)
+
+    def create_concurrent_cursor_from_datetime_based_cursor(self, *args: Any, **kwargs: Any) -> ConcurrentCursor:
+        cursor = super().create_concurrent_cursor_from_datetime_based_cursor(*args, **kwargs)
+        if self.datetime_cursor_class is not None and type(cursor) is ConcurrentCursor:
+            recast(cursor, self.datetime_cursor_class)
+        return cursor
+
+    def set_api_budget(self, component_definition: Any, config: Any) -> None:
+        provider = self.api_budget_provider
+        if provider is None or "_api_budget" not in vars(self):
+            super().set_api_budget(component_definition, config)  # stock: the CDK's own budget
+            return
+        self._api_budget = provider(component_definition, config)
+
+    @property
+    def installed_api_budget(self) -> Any:
+        """The budget the factory hands to the requesters it builds."""
+        return vars(self).get("_api_budget")
+
+
+def swap_factory(source: ConcurrentDeclarativeSource, factory_class: type) -> HookedComponentFactory:
+    """Switch the factory ``source`` built in ``__init__`` to ``factory_class``, keeping its wiring; returns it."""
+    problem = factory_class_problem()
+    if problem:
+        raise _broken("factory_class", problem)
+    if factory_class.custom_concurrent_cursor is not HookedComponentFactory.custom_concurrent_cursor:
+        problem = custom_cursor_problem()
+        if problem:
+            raise _broken("custom_cursor", problem)
+    if factory_class.datetime_cursor_class is not None:
+        problem = datetime_cursor_problem()
+        if problem:
+            raise _broken("datetime_cursor", problem)
+    factory = source._constructor
+    if not isinstance(factory, ModelToComponentFactory):
+        raise _broken("factory_class", f"the source's _constructor is a {type(factory).__name__}")
+    return recast(factory, factory_class)
+
+
+class HookedConcurrentCursor(ConcurrentCursor):
+    """The CDK's ``ConcurrentCursor`` with public names for what a subclass reads and overrides.
+
+    Built by the CDK as a ``ConcurrentCursor`` and switched to a subclass (``HookedComponentFactory``), so it adds
+    no state in ``__init__``.
+    """
+
+    def _extract_cursor_value(self, record: Record) -> Any:
+        return self.cursor_value(record)
+
+    def cursor_value(self, record: Record) -> Any:
+        """The value of ``record``'s cursor field that the state may advance to (the CDK's: the parsed value)."""
+        return self.parse_cursor_value(self.cursor_field.extract_value(record))
+
+    def parse_cursor_value(self, value: Any) -> Any:
+        """A record's cursor value parsed the way the manifest says (``cursor_datetime_formats``)."""
+        return self._connector_state_converter.parse_value(value)
+
+    def parse_slice_boundary(self, value: Any) -> Any:
+        """A slice's start or end value as a datetime."""
+        return self._connector_state_converter.parse_timestamp(value)
+
+    @property
+    def slice_end_key(self) -> str:
+        """The key of a slice's end in ``StreamSlice.cursor_slice`` (``end_time`` unless the manifest names it)."""
+        return self._slice_boundary_fields_wrapper[1]
+
+
+def hashed_slice(slice_class: type, stream_slice: StreamSlice) -> StreamSlice:
+    """``stream_slice`` copied as ``slice_class`` (a hash-once ``StreamSlice``); the slice itself if that fails."""
+    try:
+        return slice_class(
+            partition=stream_slice.partition,
+            cursor_slice=stream_slice.cursor_slice,
+            extra_fields=stream_slice.extra_fields,
+        )
+    except TypeError:  # the hashed_slices hook's target changed: the stock slice, hashed per record
+        return stream_slice
+
+
+# --- source_state -------------------------------------------------------------------------------------------------
+
+
+def source_state_problem() -> Optional[str]:
+    if not _uses(ConcurrentDeclarativeSource.__init__, "_source_config", "_config"):
+        return "ConcurrentDeclarativeSource.__init__ no longer sets self._source_config and self._config"
+    return None
+
+
+def manifest_of(source: ConcurrentDeclarativeSource) -> Mapping[str, Any]:
+    """The source's manifest after the CDK resolved its references (``definitions`` included)."""
+    try:
+        return source._source_config
+    except AttributeError as error:
+        raise _broken("source_state", str(error)) from error
+
+
+def config_of(source: Any) -> Optional[Mapping[str, Any]]:
+    """The config the source was built with, after the spec's migrations and transformations (None if unknown)."""
+    return getattr(source, "_config", None)
+
+
+# --- session_guard ------------------------------------------------------------------------------------------------
+
+
+def session_guard_problem() -> Optional[str]:
+    send = getattr(requests.Session, "send", None)
+    redirect_target = getattr(requests.Session, "get_redirect_target", None)
+    if send is None or len(_parameters(send)) < 2:
+        return "requests.Session.send(request, **kwargs) is gone or changed"
+    if redirect_target is None or len(_parameters(redirect_target)) != 2:
+        return "requests.Session.get_redirect_target(response) is gone or changed"
+    if not _uses(requests.Session.resolve_redirects, "get_redirect_target"):
+        return "requests.Session.resolve_redirects no longer asks get_redirect_target where to go"
+    if "_content" not in requests.Response.__attrs__ or "_content_consumed" not in vars(requests.Response()):
+        return "requests.Response no longer keeps its body in _content / _content_consumed"
+    if not _uses(requests.Response.content, "_content", "_content_consumed"):
+        return "requests.Response.content no longer reads _content"
+    from urllib3.response import HTTPResponse
+
+    read1 = getattr(HTTPResponse, "read1", None)
+    if read1 is None or "decode_content" not in _parameters(read1) or not hasattr(HTTPResponse, "release_conn"):
+        return "urllib3's HTTPResponse.read1(amt, decode_content=) or release_conn() is gone"
+    return None
+
+
+def wrap_session(marker: str, wrap_send: Callable[[Any], Any], wrap_redirect_target: Callable[[Any], Any]) -> None:
+    """Replace ``requests.Session.send`` and ``get_redirect_target`` with ``wrap_*(original)``, once per process.
+
+    A method already carrying ``marker`` is left alone; one that lost it (a test's ``requests_mock`` put its own in
+    place) is wrapped again.
+    """
+    for name in ("send", "get_redirect_target"):
+        if not callable(getattr(requests.Session, name, None)):
+            raise _broken("session_guard", f"requests.Session.{name} is gone")
+    for name, wrap in (("send", wrap_send), ("get_redirect_target", wrap_redirect_target)):
+        current = getattr(requests.Session, name)
+        if not getattr(current, marker, False):
+            wrapped = wrap(current)
+            setattr(wrapped, marker, True)
+            setattr(requests.Session, name, wrapped)
+
+
+def keep_body(response: requests.Response, content: bytes) -> None:
+    """Make ``content`` the body of ``response``, read in full already (``response.content`` returns it)."""
+    response._content = content
+    response._content_consumed = True
+
+
+# --- cdk_backoff_sleep ----------------------------------------------------------------------------------------------
+
+# The CDK sleeps this much more than a backoff strategy answers ("an extra second to cover any fractions").
+CDK_EXTRA_BACKOFF_SECONDS = 1.0
+# How the CDK logs each of those waits, whatever the cause of the retry.
+CDK_BACKOFF_LOG_PREFIX = "UserDefinedBackoffException: Rate limit exceeded"
+
+
+def cdk_backoff_sleep_problem() -> Optional[str]:
+    from airbyte_cdk.sources.streams.http import rate_limiting
+
+    handler = getattr(rate_limiting, "user_defined_backoff_handler", None)
+    if handler is None:
+        return "airbyte_cdk.sources.streams.http.rate_limiting.user_defined_backoff_handler is gone"
+    source = inspect.getsource(handler)
+    if "+ 1" not in source or CDK_BACKOFF_LOG_PREFIX not in source:
+        return "user_defined_backoff_handler no longer sleeps backoff + 1 s and logs 'Rate limit exceeded'"
+    return None
+
+
+def cdk_backoff_answer(seconds: float) -> float:
+    """What a backoff strategy answers for the CDK to wait ``seconds`` (it adds ``CDK_EXTRA_BACKOFF_SECONDS``)."""
+    return max(seconds - CDK_EXTRA_BACKOFF_SECONDS, 0.001)
+
+
+class QuietCdkBackoffLog(logging.Filter):
+    """Drops the CDK's "Rate limit exceeded" line, which it logs for every retry whatever its cause."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(CDK_BACKOFF_LOG_PREFIX)
+
+
+# --- entrypoint_lines ---------------------------------------------------------------------------------------------
+
+RECORD_LINE_PREFIX = '{"type":"RECORD"'
+TRACE_LINE_PREFIX = '{"type":"TRACE"'
+# The internal message of the error the CDK raises at the end of a read in which streams failed.
+CONCURRENT_READ_FAILURE = "Concurrent read failure"
+
+
+def entrypoint_lines_problem() -> Optional[str]:
+    from airbyte_cdk.entrypoint import AirbyteEntrypoint
+    from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, AirbyteTraceMessage, TraceType, Type
+    from airbyte_cdk.sources.concurrent_source import concurrent_read_processor
+
+    record = AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(stream="s", data={}, emitted_at=0))
+    trace = AirbyteMessage(type=Type.TRACE, trace=AirbyteTraceMessage(type=TraceType.ERROR, emitted_at=0))
+    if not AirbyteEntrypoint.airbyte_message_to_string(record).startswith(RECORD_LINE_PREFIX):
+        return f"the entrypoint's record lines no longer start {RECORD_LINE_PREFIX}"
+    if not AirbyteEntrypoint.airbyte_message_to_string(trace).startswith(TRACE_LINE_PREFIX):
+        return f"the entrypoint's trace lines no longer start {TRACE_LINE_PREFIX}"
+    if f'"{CONCURRENT_READ_FAILURE}"' not in inspect.getsource(concurrent_read_processor):
+        return f"the CDK's concurrent read no longer fails with '{CONCURRENT_READ_FAILURE}'"
+    return None
+
+
+# --- test_run_command ---------------------------------------------------------------------------------------------
+
+
+def test_run_command_problem() -> Optional[str]:
+    from airbyte_cdk.test import entrypoint_wrapper
+
+    run = getattr(entrypoint_wrapper, "_run_command", None)
+    if run is None or _parameters(run)[:2] != ["source", "args"]:
+        return "airbyte_cdk.test.entrypoint_wrapper._run_command(source, args) is gone or changed"
+    return None
+
+
+def run_command(source: Any, args: List[str]) -> Any:
+    """Run one connector command in-process and capture its output (an ``EntrypointOutput``); for tests."""
+    from airbyte_cdk.test import entrypoint_wrapper
+
+    return entrypoint_wrapper._run_command(source, args)
+
+
+
+
+# --- public contracts relied on -----------------------------------------------------------------------------------
+
+
+def paginator_contract_problem() -> Optional[str]:
+    from airbyte_cdk.sources.declarative.requesters.paginators.default_paginator import DefaultPaginator
+    from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
+        PaginationStrategy,
+    )
+
+    for owner in (PaginationStrategy, DefaultPaginator):
+        if "last_page_token_value" not in _parameters(owner.next_page_token):
+            return f"{owner.__name__}.next_page_token no longer takes last_page_token_value"
+    return None
+
+
+@dataclass(frozen=True)
+class Hook:
+    name: str
+    speed_only: bool  # True: falls back to the stock CDK path when its target is missing
+    problem: Callable[[], Optional[str]]
+
+
+HOOKS: Tuple[Hook, ...] = (
+    Hook("serializer_schemas", True, serializer_schemas_problem),
+    Hook("factory_class", False, factory_class_problem),
+    Hook("custom_cursor", False, custom_cursor_problem),
+    Hook("datetime_cursor", False, datetime_cursor_problem),
+    Hook("hashed_slices", True, hashed_slices_problem),
+    Hook("api_budget", True, api_budget_problem),
+    Hook("source_state", False, source_state_problem),
+    Hook("session_guard", False, session_guard_problem),
+    Hook("cdk_backoff_sleep", False, cdk_backoff_sleep_problem),
+    Hook("entrypoint_lines", False, entrypoint_lines_problem),
+    Hook("test_run_command", False, test_run_command_problem),
+    Hook("paginator_contract", False, paginator_contract_problem),
+)
+
+
+def problems() -> List[Tuple[str, str]]:
+    """``(hook, what changed)`` for every hook whose target the installed libraries no longer have."""
+    found = []
+    for hook in HOOKS:
+        problem = hook.problem()
+        if problem:
+            found.append((hook.name, problem))
+    return found
