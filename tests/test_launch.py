@@ -15,7 +15,9 @@ from source_wickedreports import SourceWickedreports
 @pytest.fixture
 def restore_interpreter():
     thresholds, switch_interval = gc.get_threshold(), sys.getswitchinterval()
+    stdout, stderr = sys.stdout, sys.stderr  # launch_source routes both through its secret masking
     yield
+    sys.stdout, sys.stderr = stdout, stderr
     gc.unfreeze()
     gc.set_threshold(*thresholds)
     sys.setswitchinterval(switch_interval)

@@ -37,6 +37,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
 from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
+from airbyte_cdk.utils.print_buffer import PrintBuffer
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 import pendulum
@@ -236,10 +237,11 @@ def _mask_process_output(masker: SecretMasker) -> TextIO:
         stream = getattr(handler, "stream", None)
         if not any(isinstance(f, _PlainTracedErrors) for f in handler.filters):
             handler.addFilter(_PlainTracedErrors())
-        if stream is None or isinstance(stream, MaskingStream):
-            continue
         # The CDK's console handler writes to its PrintBuffer, which writes to the real stdout: mask before it.
-        handler.setStream(masked_err if stream in (original_err, sys.__stderr__) else masked_out)  # type: ignore[attr-defined]
+        if stream is original_out or stream is sys.__stdout__ or isinstance(stream, PrintBuffer):
+            handler.setStream(masked_out)  # type: ignore[attr-defined]
+        elif stream is original_err or stream is sys.__stderr__:
+            handler.setStream(masked_err)  # type: ignore[attr-defined]
     sys.stdout, sys.stderr = masked_out, masked_err  # type: ignore[assignment]
     return masked_out  # type: ignore[return-value]
 
@@ -279,7 +281,9 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     except Exception:  # noqa: BLE001 - a spec that cannot be built fails visibly in the run below
         masker.set(secrets_of(None, config))
     tune_interpreter()
-    sys.exit(run_entrypoint(source, args, out))
+    code = run_entrypoint(source, args, out)
+    if code:
+        sys.exit(code)
 
 
 def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
