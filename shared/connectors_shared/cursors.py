@@ -90,6 +90,10 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
         """
         if stream_slice is None:
             return None
+        # Records arrive page by page from one slice object: remember the last one's ceiling.
+        last = self.__dict__.get("_last_ceiling")
+        if last is not None and last[0] is stream_slice:
+            return last[1]
         end = stream_slice.cursor_slice.get(self.slice_end_key)
         ceilings = self.__dict__.setdefault("_ceilings", {})
         ceiling = ceilings.get(end)
@@ -103,4 +107,5 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
             if len(ceilings) > 10_000:
                 ceilings.clear()
             ceilings[end] = ceiling
+        self.__dict__["_last_ceiling"] = (stream_slice, ceiling)
         return ceiling

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any, Iterable, List, Mapping, Optional, TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -111,22 +112,45 @@ class SecretMasker:
 
 
 class MaskingStream:
-    """A text stream that masks what it is given, then writes it to ``target``. Thread-safe."""
+    """A text stream that masks what it is given and writes it to ``target`` in batches. Thread-safe.
+
+    Writing each message to the interpreter's stdout costs a few microseconds of encoding and locking per record,
+    about a fifth of a read's CPU; like the CDK's own ``PrintBuffer``, this collects the messages and writes them
+    together once ``FLUSH_BYTES`` have gathered or ``FLUSH_SECONDS`` have passed, and on ``flush()``.
+    """
+
+    FLUSH_BYTES = 1 << 16
+    FLUSH_SECONDS = 0.1
 
     def __init__(self, target: TextIO, masker: SecretMasker) -> None:
         self._target = target
         self._masker = masker
         self._lock = threading.Lock()
+        self._pending: List[str] = []
+        self._size = 0
+        self._last_flush = time.monotonic()
 
     def write(self, text: str) -> int:
         masked = self._masker.mask(text)
         with self._lock:
-            self._target.write(masked)
+            self._pending.append(masked)
+            self._size += len(masked)
+            now = time.monotonic()
+            if self._size >= self.FLUSH_BYTES or now - self._last_flush >= self.FLUSH_SECONDS:
+                self._write_pending(now)
         return len(text)
+
+    def _write_pending(self, now: float) -> None:
+        if self._pending:
+            self._target.write("".join(self._pending))
+            self._pending.clear()
+            self._size = 0
+        self._target.flush()
+        self._last_flush = now
 
     def flush(self) -> None:
         with self._lock:
-            self._target.flush()
+            self._write_pending(time.monotonic())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target, name)

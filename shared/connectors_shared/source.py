@@ -11,6 +11,7 @@ and its ``run()`` calls ``launch_source(SourceWickedreports)``.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import logging
@@ -243,6 +244,8 @@ def _mask_process_output(masker: SecretMasker) -> TextIO:
         elif stream is original_err or stream is sys.__stderr__:
             handler.setStream(masked_err)  # type: ignore[attr-defined]
     sys.stdout, sys.stderr = masked_out, masked_err  # type: ignore[assignment]
+    atexit.register(masked_err.flush)  # both write in batches: what is pending at exit is written then
+    atexit.register(masked_out.flush)
     return masked_out  # type: ignore[return-value]
 
 
@@ -313,6 +316,7 @@ def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
                 if reading and (failures[-1] == FailureType.config_error or sync_stop.requested()):
                     # Nothing else this sync sends can succeed with the same config: stop every thread now.
                     out.flush()
+                    sys.stderr.flush()
                     os._exit(1)
     except AirbyteTracedException as error:
         if error.internal_message == cdk_hooks.CONCURRENT_READ_FAILURE and failures:

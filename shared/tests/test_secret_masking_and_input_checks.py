@@ -38,6 +38,7 @@ def test_masked_json_lines_stay_valid_and_records_are_left_alone():
     stream.write("Traceback: token=s3cr3t-token\n")
     record = '{"type":"RECORD","record":{"data":{"note":"s3cr3t-token"}}}\n'
     stream.write(record)
+    stream.flush()
     lines = target.getvalue().splitlines()
     assert json.loads(lines[0])["trace"]["error"] == {"message": "bad key ****", "stack_trace": "x ****"}
     assert lines[1] == "Traceback: token=****"
