@@ -230,6 +230,13 @@ class _PlainTracedErrors(logging.Filter):
         return True
 
 
+def _flush_quietly(stream: MaskingStream) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError):  # the reader went away, or (in tests) the captured stream is closed
+        pass
+
+
 def _mask_process_output(masker: SecretMasker) -> TextIO:
     """Route stdout, stderr and every logging handler writing to them through ``masker``; returns the new stdout."""
     original_out, original_err = sys.stdout, sys.stderr
@@ -244,8 +251,8 @@ def _mask_process_output(masker: SecretMasker) -> TextIO:
         elif stream is original_err or stream is sys.__stderr__:
             handler.setStream(masked_err)  # type: ignore[attr-defined]
     sys.stdout, sys.stderr = masked_out, masked_err  # type: ignore[assignment]
-    atexit.register(masked_err.flush)  # both write in batches: what is pending at exit is written then
-    atexit.register(masked_out.flush)
+    atexit.register(_flush_quietly, masked_err)  # both write in batches: what is pending at exit is written then
+    atexit.register(_flush_quietly, masked_out)
     return masked_out  # type: ignore[return-value]
 
 
