@@ -65,6 +65,7 @@ from connectors_shared.cdk_hooks import QuietCdkBackoffLog, cdk_backoff_answer
 from connectors_shared.decoding import parse_once, request_path
 from connectors_shared.pagination import as_number, dig
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, seconds_until_reset, too_long_a_wait, wait_scale
+from connectors_shared.transport import display_origin
 
 logger = logging.getLogger("airbyte")
 
@@ -168,9 +169,7 @@ class RateLimitAwareBackoff(BackoffStrategy):
         return AirbyteTracedException(message=message, internal_message=str(error), failure_type=FailureType.transient_error)
 
     def _unreachable(self, error: requests.RequestException, attempts: int) -> AirbyteTracedException:
-        url = error.request.url if error.request is not None else ""
-        parts = urlsplit(url or "")
-        host = f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
+        host = display_origin(error.request.url or "" if error.request is not None else "")
         message = (
             f"Could not connect to {self.vendor} at {host} (base_url) after {attempts} attempts: "
             f"{retry_reason(error)}. Check base_url in the connector settings and that this host is reachable from "

@@ -61,7 +61,7 @@ def origin(url: str) -> Tuple[str, str, Optional[int]]:
     return scheme, (parts.hostname or "").lower(), port
 
 
-def _display(url: str) -> str:
+def display_origin(url: str) -> str:
     """``scheme://host:port`` of a URL: never its user info, path or query, which may carry secrets."""
     scheme, host, port = origin(url)
     host = f"[{host}]" if ":" in host else host
@@ -101,7 +101,7 @@ def check_base_url(url: Any, field: str = "base_url") -> None:
     if reason:
         raise AirbyteTracedException(
             message=(
-                f"{field} points at {_display(text)}, {reason}. Connectors never send credentials there; set {field} "
+                f"{field} points at {display_origin(text)}, {reason}. Connectors never send credentials there; set {field} "
                 "to the vendor's API address (or leave it empty for the default)."
             ),
             failure_type=FailureType.config_error,
@@ -110,14 +110,14 @@ def check_base_url(url: Any, field: str = "base_url") -> None:
 
 def _refuse_redirect(response: requests.Response, target: str) -> AirbyteTracedException:
     reason = refused_host(origin(target)[1])
-    where = f"{_display(target)} ({reason})" if reason else _display(target)
+    where = f"{display_origin(target)} ({reason})" if reason else display_origin(target)
     return AirbyteTracedException(
         message=(
-            f"The API at {_display(response.url)} answered HTTP {response.status_code}, redirecting to {where}. "
+            f"The API at {display_origin(response.url)} answered HTTP {response.status_code}, redirecting to {where}. "
             "Credentials are sent only to the scheme, host and port of base_url, so the redirect was not followed. "
             "If the API has moved, set base_url to its new address."
         ),
-        internal_message=f"Refused redirect from {_display(response.url)} to {_display(target)}",
+        internal_message=f"Refused redirect from {display_origin(response.url)} to {display_origin(target)}",
         failure_type=FailureType.config_error,
     )
 
@@ -161,7 +161,7 @@ def _guarded_send(original_send: Any) -> Any:
         if reason:
             raise AirbyteTracedException(
                 message=(
-                    f"Refused to send a request to {_display(request.url or '')}, {reason}. Set base_url to the "
+                    f"Refused to send a request to {display_origin(request.url or '')}, {reason}. Set base_url to the "
                     "vendor's API address."
                 ),
                 failure_type=FailureType.config_error,
