@@ -16,28 +16,61 @@ scale 1 (about 100k records for a three-stream connector); scale 10 multiplies i
 
 With ``--repeat N`` each measurement runs N times and the fastest run is kept, for the connector and the bare loop
 alike (shared machines are noisy). Prints figures only: nothing here asserts a timing.
+
+Under real latency (``--latency-ms 100``: every sandbox answer waits that long, as a real API's round trip) and
+the vendors' published rate limits (``--documented-limits``: LeadConnector 100 requests per 10 s, Wicked Reports 120
+per minute; see ``tests.sandbox.server.DOCUMENTED_RATE_LIMITS``) throughput is no longer the question; these are,
+per connector and scale:
+
+- ``seconds`` and ``sequential s``: the connector's read, against a careful sequential script that replays the same
+  requests one after another and waits out each 429 it gets (``speed-up`` = sequential / connector);
+- ``requests`` against ``minimum``: the records of each stream over the largest page the connector asks for, at least
+  one request per window the API requires (Wicked Reports clicks: 30 days) and per parent record of a partitioned
+  stream; child streams read from their parents' pages count nothing;
+- ``req/s`` and ``of limit``: the request rate reached against the documented limit ("-" where none is published);
+- ``429s``: rate-limit answers the connector got (pacing should make these 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 
 from tests.harness import REPO, ConnectorRunner, configured_catalog, connectors
+from tests.sandbox.server import DOCUMENTED_RATE_LIMITS
+
+# What the minimum number of requests is made of, per connector: the largest page the connector asks for (the API's
+# documented maximum where there is one), streams whose API requires date windows (days per window), partitioned
+# streams and the stream whose records are their partitions, and child streams (read from their parents' pages).
+API_SHAPE: Dict[str, Dict[str, Any]] = {
+    "source-wickedreports": {"vendor": "wickedreports", "page": 1000, "windows": {"clicks": 30},
+                             "children": {"order_products", "order_payments"}},
+    "source-leadway": {"vendor": "leadway", "page": 100},
+    "source-textyess": {"vendor": "textyess", "page": 100, "partitions": {"campaign_orders": "campaigns"}},
+    "source-openletter": {"vendor": "openletter", "page": 100, "children": {"order_recipients"}},
+    "source-shopline": {"vendor": "shopline", "page": 50, "children": {"order_items"},
+                        "partitions": {"affiliate_campaign_orders": "affiliate_campaigns"}},
+}
+STREAM_OF_RECORD = re.compile(rb'"stream":"([^"]+)"')
 
 
-def start_sandbox(records: int) -> Tuple[subprocess.Popen, str]:
+def start_sandbox(records: int, latency_ms: float = 0.0, documented_limits: bool = False) -> Tuple[subprocess.Popen, str]:
+    extra = ["--latency-ms", str(latency_ms)] if latency_ms else []
+    extra += ["--documented-limits"] if documented_limits else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.sandbox", "--records", str(records), "--record-requests"],
+        [sys.executable, "-m", "tests.sandbox", "--records", str(records), "--record-requests", *extra],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     line = process.stdout.readline().strip()
@@ -47,8 +80,10 @@ def start_sandbox(records: int) -> Tuple[subprocess.Popen, str]:
     return process, line.split("=", 1)[1]
 
 
-def run_connector(runner: ConnectorRunner, catalog: dict) -> Tuple[int, float, float, int]:
-    """(records, seconds, wall-clock end, peak RSS in MiB) of one full read, streaming stdout instead of keeping it."""
+def run_connector(runner: ConnectorRunner, catalog: dict,
+                  per_stream: Optional[Dict[str, int]] = None) -> Tuple[int, float, float, int]:
+    """(records, seconds, wall-clock end, peak RSS in MiB) of one full read, streaming stdout instead of keeping it;
+    counts records per stream into ``per_stream`` when given."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     (workdir / "config.json").write_text(json.dumps(runner.config))
     (workdir / "catalog.json").write_text(json.dumps(catalog))
@@ -60,6 +95,10 @@ def run_connector(runner: ConnectorRunner, catalog: dict) -> Tuple[int, float, f
     for line in process.stdout:
         if line.startswith(b'{"type":"RECORD"'):
             records += 1
+            if per_stream is not None:
+                match = STREAM_OF_RECORD.search(line)
+                name = match.group(1).decode() if match else "?"
+                per_stream[name] = per_stream.get(name, 0) + 1
         elif b'"type":"TRACE"' in line[:40] and b'"ERROR"' in line:
             errors += 1
     _, _, usage = os.wait4(process.pid, 0)
@@ -70,16 +109,55 @@ def run_connector(runner: ConnectorRunner, catalog: dict) -> Tuple[int, float, f
 
 
 def bare_loop(sandbox_url: str, log: List[dict]) -> Tuple[int, float]:
-    """Replay every request the connector made, parsing each body; count the records in list-shaped fields."""
+    """Replay every request the connector made, parsing each body; count the records in list-shaped fields.
+
+    A careful sequential script: a 429 is waited out (its Retry-After or rate-limit reset header, else 1 s) and the
+    same request sent again; the connector's own 429s are not replayed."""
     base = sandbox_url.split("/", 3)
     origin = f"{base[0]}//{base[2]}"
     session = requests.Session()
     records = 0
     started = time.perf_counter()
     for entry in log:
-        body = session.get(origin + entry["url"], headers=entry["headers"]).json()
-        records += _count_records(body)
+        if entry.get("status") == 429:
+            continue
+        while True:
+            response = session.get(origin + entry["url"], headers=entry["headers"])
+            if response.status_code != 429:
+                break
+            time.sleep(_wait_of(response))
+        records += _count_records(response.json())
     return records, time.perf_counter() - started
+
+
+def _wait_of(response: requests.Response) -> float:
+    for name in ("Retry-After", "x-ratelimit-reset"):
+        try:
+            return max(0.05, float(response.headers[name]))
+        except (KeyError, ValueError):
+            pass
+    if response.headers.get("X-RateLimit-Interval-Milliseconds"):
+        return 1.0
+    return 1.0
+
+
+def minimum_requests(connector_name: str, per_stream: Dict[str, int], start_date: Optional[str]) -> int:
+    """The fewest requests that can fetch these records: see ``API_SHAPE``."""
+    shape = API_SHAPE.get(connector_name, {"page": 100})
+    total = 0
+    for stream, count in per_stream.items():
+        if stream in shape.get("children", ()):
+            continue
+        needed = max(1, math.ceil(count / shape["page"]))
+        days = shape.get("windows", {}).get(stream)
+        if days and start_date:
+            span = (dt.date.today() - dt.date.fromisoformat(start_date[:10])).days + 1
+            needed = max(needed, math.ceil(span / days))
+        parent = shape.get("partitions", {}).get(stream)
+        if parent:
+            needed = max(needed, per_stream.get(parent, 0))
+        total += needed
+    return total
 
 
 def _count_records(body) -> int:
@@ -127,10 +205,17 @@ def main() -> None:
     parser.add_argument("--scales", default="1,10")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is kept")
     parser.add_argument("--skip-normalizer", action="store_true", help="skip the per-record normalizer comparison")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="every sandbox answer waits this long; prints the latency table instead of throughput")
+    parser.add_argument("--documented-limits", action="store_true",
+                        help="the sandbox enforces the vendors' published rate limits")
     args = parser.parse_args()
+    chosen = [c for c in connectors() if not args.connector or c.name in args.connector]
+    if args.latency_ms or args.documented_limits:
+        latency_table(chosen, args)
+        return
     if not args.skip_normalizer:
         normalizer_costs()
-    chosen = [c for c in connectors() if not args.connector or c.name in args.connector]
     header = (f"{'connector':<22}{'scale':>6}{'records':>10}{'e2e rec/s':>11}{'read rec/s':>12}{'bare rec/s':>12}"
               f"{'ratio':>7}{'e2e ratio':>11}{'peak MiB':>10}")
     print(header)
@@ -162,6 +247,46 @@ def measure(connector, records_per_stream: int, scale: int, repeat: int) -> str:
         sandbox.wait()
     return (f"{connector.name:<22}{scale:>5}x{records:>10}{e2e:>11,.0f}{read:>12,.0f}{bare:>12,.0f}"
             f"{read / bare if bare else 0:>7.2f}{e2e / bare if bare else 0:>11.2f}{peak:>10}")
+
+
+def latency_table(chosen, args) -> None:
+    print(f"latency {args.latency_ms:g} ms per answer; "
+          f"{'documented rate limits enforced' if args.documented_limits else 'no rate limits enforced'}")
+    print(f"{'connector':<22}{'scale':>6}{'records':>9}{'seconds':>9}{'sequential s':>14}{'speed-up':>10}"
+          f"{'requests':>10}{'minimum':>9}{'req/s':>8}{'of limit':>10}{'429s':>6}")
+    for connector in chosen:
+        for scale in [int(s) for s in args.scales.split(",")]:
+            print(measure_latency(connector, args.records * scale, scale, args.latency_ms, args.documented_limits),
+                  flush=True)
+
+
+def measure_latency(connector, records_per_stream: int, scale: int, latency_ms: float, limits: bool) -> str:
+    sandbox, url = start_sandbox(records_per_stream, latency_ms, limits)
+    try:
+        runner = ConnectorRunner(connector, connector.sandbox_config(url))
+        catalog = configured_catalog(runner.discover_catalog(), incremental=False)
+        requests.get(f"{url}/__log")
+        if limits:
+            time.sleep(max(seconds for _, seconds in DOCUMENTED_RATE_LIMITS.values()))  # discover's requests expire
+        per_stream: Dict[str, int] = {}
+        records, _, ended, _ = run_connector(runner, catalog, per_stream)
+        log = requests.get(f"{url}/__log").json()
+        seconds = ended - min(entry["at"] for entry in log)
+        if limits:
+            time.sleep(max(seconds for _, seconds in DOCUMENTED_RATE_LIMITS.values()))
+        _, sequential = bare_loop(url, log)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    made = sum(1 for entry in log if entry.get("status") != 429)
+    throttled = len(log) - made
+    minimum = minimum_requests(connector.name, per_stream, runner.config.get("start_date"))
+    rate = made / seconds if seconds else 0.0
+    documented = DOCUMENTED_RATE_LIMITS.get(API_SHAPE.get(connector.name, {}).get("vendor", ""))
+    of_limit = f"{rate / (documented[0] / documented[1]):.2f}x" if documented else "-"
+    return (f"{connector.name:<22}{scale:>5}x{records:>9}{seconds:>9.1f}{sequential:>14.1f}"
+            f"{sequential / seconds if seconds else 0:>9.2f}x{made:>10}{minimum:>9}{rate:>8.1f}{of_limit:>10}"
+            f"{throttled:>6}")
 
 
 if __name__ == "__main__":

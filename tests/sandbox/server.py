@@ -109,6 +109,14 @@ class Vendor:
         raise NotImplementedError
 
 
+# Limits the vendors publish, as (requests, per seconds): the sandbox windows of these vendors have those lengths.
+# The others publish none (see ../shared/api-reference/NOTES.md); the connectors pace them by their own budgets.
+DOCUMENTED_RATE_LIMITS: Dict[str, Tuple[int, float]] = {
+    "leadway": (100, 10.0),  # LeadConnector: 100 per 10 s per location (and 200,000 per day)
+    "wickedreports": (120, 60.0),  # Wicked Reports outbound API: 120 per minute
+}
+
+
 def vendors() -> Dict[str, type]:
     """Every emulator module in this package that defines ``VENDOR_CLASS``, by vendor name."""
     found: Dict[str, type] = {}
@@ -151,10 +159,13 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={k.lower(): v for k, v in self.headers.items()},
                 url=self.path,
             )
+            if self.server.latency:
+                time.sleep(self.server.latency)
             response = vendor.dispatch(request)
             if self.server.record_requests:
                 # "at" (wall clock) lets the benchmark time a read from its first request, without start-up.
-                self.server.replay_log.append({"url": self.path, "headers": dict(self.headers.items()), "at": received})
+                self.server.replay_log.append({"url": self.path, "headers": dict(self.headers.items()), "at": received,
+                                               "status": response.status})
         body = response.body if isinstance(response.body, bytes) else dumps(response.body)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
@@ -195,6 +206,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 class _Server(_QuietServer):
     prefix = ""
+    latency = 0.0
     vendors: Dict[str, Vendor] = {}
     record_requests = False
     replay_log: List[Dict[str, Any]] = []
@@ -204,12 +216,19 @@ class Sandbox:
     """Run every vendor emulator on 127.0.0.1 in a background thread: ``with Sandbox(records=500) as sandbox: ...``."""
 
     def __init__(self, port: int = 0, prefix: str = "", records: int = 1000, rate_limit: int = 100_000,
-                 record_requests: bool = False, poll_interval: float = 0.5) -> None:
+                 record_requests: bool = False, poll_interval: float = 0.5, latency: float = 0.0,
+                 rate_limits: Optional[Mapping[str, int]] = None) -> None:
+        """``latency``: seconds every vendor answer waits before it is made, as a real API's round trip (requests
+        overlap: the server is threaded). ``rate_limits``: a vendor's own limit per its window, overriding
+        ``rate_limit`` (the benchmark sets the documented ones, see ``DOCUMENTED_RATE_LIMITS``)."""
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.record_requests = record_requests
         self._server.replay_log = []
         self._server.prefix = prefix.rstrip("/")
-        self._server.vendors = {name: cls(records=records, rate_limit=rate_limit) for name, cls in vendors().items()}
+        self._server.latency = latency
+        limits = rate_limits or {}
+        self._server.vendors = {name: cls(records=records, rate_limit=limits.get(name, rate_limit))
+                                for name, cls in vendors().items()}
         self._server.stopping = threading.Event()
         self._thread = threading.Thread(target=self._server.serve_forever, args=(poll_interval,), name="sandbox",
                                         daemon=True)
