@@ -70,10 +70,10 @@ def test_given_invalid_config_when_check_then_failed_before_any_request(bad_conf
     assert requests_mock.call_count == 0
 
 
-def test_discover_lists_three_full_refresh_streams_keyed_by_id():
+def test_discover_lists_four_full_refresh_streams_keyed_by_id():
     catalog = discover(SourceOpenletter, config()).catalog.catalog
     streams = {stream.name: stream for stream in catalog.streams}
-    assert set(streams) == {"orders", "contacts", "templates"}
+    assert set(streams) == {"orders", "order_recipients", "contacts", "templates"}
     for stream in streams.values():
         assert stream.source_defined_primary_key == [["id"]]
         assert [mode.value for mode in stream.supported_sync_modes] == ["full_refresh"]

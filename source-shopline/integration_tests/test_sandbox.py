@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 CONNECTOR = Connector("source-shopline", REPO / "source-shopline")
 RECORDS = 180  # 3 campaigns, 60 affiliate orders (20 each: a full page of 20, then an empty one at page_size 20)
+SCHEMAS = REPO / "source-shopline" / "source_shopline" / "schemas"
 
 
 @pytest.fixture
@@ -68,3 +71,32 @@ def test_given_429_and_500_when_read_orders_then_retried_and_complete(sandbox):
     result = run.run("read", catalog=catalog)
     assert len(result.records) == RECORDS and not result.errors
     assert sandbox.vendor("shopline").status_counts.get(429) == 1
+
+
+def test_given_full_read_then_item_rows_match_the_served_items_exactly_and_every_field_is_declared(sandbox):
+    run = runner(sandbox)
+    result = run.run("read", catalog=catalog_of(run, "orders", "order_items"))
+    assert not result.errors and result.returncode == 0
+    vendor = sandbox.vendor("shopline")
+    served = [vendor.order(i) for i in range(RECORDS)]
+    assert {"subtotal_items" in o for o in served} == {True, False}  # orders without items: no field, null, []
+    assert {len(o.get("subtotal_items") or []) for o in served} == {0, 1, 2}
+    expected = {(o["id"], item["id"], position): (o, item)
+                for o in served for position, item in enumerate(o.get("subtotal_items") or [])}
+    rows = [r["data"] for r in result.records if r["stream"] == "order_items"]
+    assert len(rows) == len(expected)
+    assert {(r["order_id"], r["id"], r["position"]) for r in rows} == set(expected)
+    declared = set(json.loads((SCHEMAS / "order_items.json").read_text())["properties"])
+    assert set().union(*(r.keys() for r in rows)) <= declared
+    orders = {r["data"]["id"]: r["data"] for r in result.records if r["stream"] == "orders"}
+    for row in rows:
+        assert row["order_updated_at"] == orders[row["order_id"]]["updated_at"]  # RFC 3339 UTC, like the order's
+        assert row["order_updated_at"].endswith("Z")
+        assert isinstance(row["quantity"], int) and isinstance(row["total"]["cents"], int)  # strings typed
+    state = result.final_stream_states()
+    assert state["order_items"] == {"order_updated_at": state["orders"]["updated_at"]}
+    # order_items reads /v1/orders itself: every orders request (window and page) is made twice (see the README).
+    # (Each stream ends its last window at its own "now": the window's start and the page tell a request.)
+    asked = Counter((query["updated_after"][0], query["page"][0]) for path, query in vendor.requests
+                    if path == "/v1/orders")
+    assert asked and set(asked.values()) == {2}

@@ -78,16 +78,19 @@ def test_given_iso_8601_start_date_when_check_then_accepted(start_date, requests
 def test_discover_lists_streams_with_keys_cursors_and_modes():
     catalog = discover(SourceShopline, config()).catalog.catalog
     streams = {stream.name: stream for stream in catalog.streams}
-    assert set(streams) == {"affiliate_campaigns", "affiliate_campaign_orders", "orders"}
+    assert set(streams) == {"affiliate_campaigns", "affiliate_campaign_orders", "orders", "order_items"}
     assert streams["affiliate_campaigns"].source_defined_primary_key == [["id"]]
     assert streams["affiliate_campaign_orders"].source_defined_primary_key == [["affiliate_campaign_id"], ["id"]]
     assert streams["orders"].source_defined_primary_key == [["id"]]
     assert [mode.value for mode in streams["affiliate_campaigns"].supported_sync_modes] == ["full_refresh"]
-    for name, cursor in [("affiliate_campaign_orders", ["id"]), ("orders", ["updated_at"])]:
+    assert streams["order_items"].source_defined_primary_key == [["order_id"], ["id"]]
+    for name, cursor in [("affiliate_campaign_orders", ["id"]), ("orders", ["updated_at"]),
+                         ("order_items", ["order_updated_at"])]:
         assert {mode.value for mode in streams[name].supported_sync_modes} == {"full_refresh", "incremental"}
         assert streams[name].default_cursor_field == cursor
 
 
 def test_discover_with_configured_campaigns_lists_the_same_streams():
     catalog = discover(SourceShopline, config(affiliate_campaign_ids=["c1"])).catalog.catalog
-    assert sorted(stream.name for stream in catalog.streams) == ["affiliate_campaign_orders", "affiliate_campaigns", "orders"]
+    assert sorted(stream.name for stream in catalog.streams) == [
+        "affiliate_campaign_orders", "affiliate_campaigns", "order_items", "orders"]

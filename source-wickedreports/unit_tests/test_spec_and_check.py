@@ -70,12 +70,15 @@ def test_given_invalid_config_when_check_then_failed_before_any_request(bad_conf
 def test_discover_lists_streams_with_keys_cursors_and_modes():
     catalog = discover(SourceWickedreports, config()).catalog.catalog
     streams = {stream.name: stream for stream in catalog.streams}
-    assert set(streams) == {"contacts", "clicks", "orders"}
+    assert set(streams) == {"contacts", "clicks", "orders", "order_products", "order_payments"}
     assert streams["contacts"].source_defined_primary_key == [["id"]]
     assert streams["clicks"].source_defined_primary_key == [["contactId"], ["date"]]
     assert streams["orders"].source_defined_primary_key == [["id"]]
     assert streams["contacts"].default_cursor_field == ["createDate"]
     assert streams["clicks"].default_cursor_field == ["date"]
     assert streams["orders"].default_cursor_field == ["date"]
+    for child in ("order_products", "order_payments"):  # see test_child_streams.py
+        assert streams[child].source_defined_primary_key == [["order_id"], ["position"]]
+        assert streams[child].default_cursor_field == ["order_date"]
     for stream in streams.values():
         assert {mode.value for mode in stream.supported_sync_modes} == {"full_refresh", "incremental"}

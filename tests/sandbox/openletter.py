@@ -5,7 +5,8 @@
   rows whose ``meta.account_id`` matches. Answers ``{message, data: {count, rows}}``; a page past the end is empty.
 - Header ``Authorization: Bearer VALID_TOKEN``; anything else is a 401.
 - As documented, ``status`` is a number on some orders and a string on others; orders nest ``campaign``,
-  ``product``, ``contacts`` and ``template``. Some booleans come as strings, and rows carry a field no schema
+  ``product``, ``contacts`` (one to three recipients; some orders an empty list, ``null`` or no field: see
+  ``recipients``) and ``template``. Some booleans come as strings, and rows carry a field no schema
   declares (``source``).
 - Rate limits are undocumented: the emulator sends no rate-limit headers until its window is spent, then answers
   429 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (seconds), the headers the connector listens for.
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from tests.sandbox.common import RateWindow
 from tests.sandbox.server import Request, Response, Vendor
@@ -62,8 +63,13 @@ def template(i: int) -> Dict[str, Any]:
     }
 
 
-def order(i: int) -> Dict[str, Any]:
-    contacts = [
+def recipients(i: int) -> Optional[List[Dict[str, Any]]]:
+    """The order's ``contacts``: one to three recipients; some orders none (an empty list, ``null``, or no field)."""
+    if i % 17 == 5:
+        return []
+    if i % 17 == 14:
+        return None
+    return [
         {
             "id": str(i * 3 + n + 1),
             "orderId": str(i + 1),
@@ -75,7 +81,10 @@ def order(i: int) -> Dict[str, Any]:
         }
         for n in range(1 + i % 3)
     ]
-    return {
+
+
+def order(i: int) -> Dict[str, Any]:
+    record = {
         "id": str(i + 1),
         "orgId": "1",
         "fileUrl": None,
@@ -89,9 +98,12 @@ def order(i: int) -> Dict[str, Any]:
         "product": {"id": "1", "paperType": "60# Statement", "paperSize": "8.5x11", "deliveryType": "First Class",
                     "productType": "Professional letters", "envelopeType": "#10 Double-Window", "postageType": "Indicia",
                     "name": "Professional Letters, First Class", "meta": None},
-        "contacts": contacts,
+        "contacts": recipients(i),
         "template": template(i % 7),
     }
+    if i % 17 == 11:
+        del record["contacts"]
+    return record
 
 
 # endpoint: (row builder, rows per configured `records`)

@@ -12,6 +12,8 @@
   are documented, so none are sent).
 - Money is an object ``{cents, currency_symbol, currency_iso, label, dollars}``; timestamps alternate ``Z`` and
   ``+00:00``; some numbers and booleans come as strings; orders carry an undeclared field (``custom_data``).
+- An order's ``subtotal_items`` (``subtotal_items()``): one product, every third order a gift too; some orders none
+  (an empty list, ``null``, or no field at all).
 - Late changes (see changes.py): ``change("orders", id, status="cancelled")`` moves the order's ``updated_at`` to now,
   as SHOPLINE does, or to ``updated_at=`` (an update shown late, e.g. synced from a POS); ``add("orders", at,
   campaign=c)`` adds an order (to campaign ``c``'s keyset list too); ``find("orders", at)``. A campaign's orders
@@ -61,6 +63,20 @@ def money(cents: int, string_numbers: bool = False) -> Dict[str, Any]:
         "label": f"NT${dollars:g}",
         "dollars": dollars,
     }
+
+
+def subtotal_items(i: int, total: int) -> Optional[List[Dict[str, Any]]]:
+    """Order ``i``'s items: one product, every third order a free gift too; some orders none (empty, null, no field)."""
+    if i % 13 == 4:
+        return []
+    if i % 13 == 8:
+        return None  # every other such order leaves the field out instead (see Shopline._order)
+    items = [{"id": f"item{i:020d}", "item_type": "Product", "quantity": str(1 + i % 3), "item_price": money(total - 100),
+              "total": money(total - 100), "sku": f"SKU-{i % 40}"}]
+    if i % 3 == 2:
+        items.append({"id": f"gift{i:020d}", "item_type": "Gift", "quantity": 1, "item_price": money(0),
+                      "total": money(0, string_numbers=True), "sku": "GIFT"})
+    return items
 
 
 def campaign_id(index: int) -> str:
@@ -198,10 +214,7 @@ class Shopline(Vendor):
                 "updated_at": _stamp(created, i % 2 == 1),
                 "created_at": _stamp(created, i % 2 == 0),
             },
-            "subtotal_items": [
-                {"id": f"item{i:020d}", "item_type": "Product", "quantity": str(1 + i % 3), "item_price": money(total - 100),
-                 "total": money(total - 100), "sku": f"SKU-{i % 40}"}
-            ],
+            "subtotal_items": subtotal_items(i, total),
             "confirmed_at": None if i % 4 == 0 else _stamp(created, i % 2 == 1),
             "updated_at": _stamp(self.updated_at(i), i % 2 == 1),
             "created_at": _stamp(created, i % 2 == 0),
@@ -215,6 +228,8 @@ class Shopline(Vendor):
                                             "reward_type": "percentage", "reward_value": money(100)}
         if i % 5 == 0:
             record["custom_data"] = {"gift_wrap": True}
+        if record["subtotal_items"] is None and i % 2:
+            del record["subtotal_items"]
         return record
 
     # -- HTTP ------------------------------------------------------------------------------------------------------

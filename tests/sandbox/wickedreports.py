@@ -8,6 +8,8 @@
 - ``x-ratelimit-limit/remaining/reset`` (seconds until reset) on every answer; 429 once the window is spent.
 - Attribution and payment dates come without a time zone, as documented; some numbers come as strings; contacts
   carry a field no schema declares (``customFields``).
+- An order's ``products`` and ``payments`` vary (``products()``, ``payments()``): usually one each, some orders two
+  (an order bump, a partial refund), some none (an empty list, ``null``, or no field at all).
 - Late changes (see changes.py): ``change("orders", id, edit)`` (``refund(id, on)`` adds the REFUNDED payment the
   API shows on the original order), ``change("contacts", id, LTV=...)``, ``add("orders", at)`` for a late row,
   ``find(stream, at)``. Changed records keep their date, as in the real API.
@@ -95,7 +97,7 @@ def click(i: int, at: dt.datetime) -> Dict[str, Any]:
 def order(i: int, at: dt.datetime) -> Dict[str, Any]:
     local = at - dt.timedelta(hours=4)
     amount = 20 + i % 180
-    return {
+    record = {
         "id": f"WR-order-{i:07d}",
         "sourceId": f"ord-{i}",
         "sourceSystem": "stripe",
@@ -104,13 +106,43 @@ def order(i: int, at: dt.datetime) -> Dict[str, Any]:
             name: _touch(local, "google", naive=True) for name in ("firstClick", "firstOptin", "reOptin", "lastClick")
         },
         "contact": {"id": f"WR-{i // 2:07d}", "sourceId": f"src-{i // 2}", "sourceSystem": "unknown", "email": f"contact{i // 2}@example.com"},
-        "products": [{"id": f"prod-{i % 12}", "name": "Awesome Subscription Plan", "qty": 1, "PPU": amount}],
-        "payments": [{"date": _naive(local), "status": "APPROVED", "amount": str(amount)}],
+        "products": products(i, amount),
+        "payments": payments(i, amount, local),
         "amount": amount,
         "currency": "USD",
         "subscriptionId": f"sub-{i % 40}",
         "links": {"contact": {"href": f"/contacts/WR-{i // 2:07d}"}, "clicks": {"href": f"/contacts/WR-{i // 2:07d}/clicks"}},
     }
+    if record["products"] is MISSING:
+        del record["products"]
+    return record
+
+
+MISSING: Any = object()  # a list field left out of the order altogether
+
+
+def products(i: int, amount: int) -> Any:
+    """Usually one product; every fourth order an order bump too; some orders none (an empty list, or no field)."""
+    if i % 20 == 7:
+        return []
+    if i % 20 == 13:
+        return MISSING
+    bought = [{"id": f"prod-{i % 12}", "name": "Awesome Subscription Plan", "qty": 1, "PPU": amount}]
+    if i % 4 == 1:
+        bought.append({"id": "prod-bump", "name": "Order Bump", "qty": "2", "PPU": "4.50"})
+    return bought
+
+
+def payments(i: int, amount: int, local: dt.datetime) -> Any:
+    """Usually one approved payment; every tenth order a partial refund after it; some orders none (empty, null)."""
+    if i % 25 == 11:
+        return []
+    if i % 25 == 23:
+        return None
+    made = [{"date": _naive(local), "status": "APPROVED", "amount": str(amount)}]
+    if i % 10 == 6:
+        made.append({"date": _naive(local + dt.timedelta(days=3)), "status": "Partially Refunded", "amount": "-5"})
+    return made
 
 
 STREAMS: Dict[str, Tuple[Callable[[int, dt.datetime], Dict[str, Any]], int]] = {
@@ -146,7 +178,8 @@ class WickedReports(Vendor):
 
         def add_payment(record: Dict[str, Any]) -> None:
             refunded = amount if amount is not None else record["amount"]
-            record["payments"] = record["payments"] + [{"date": _naive(on), "status": "REFUNDED", "amount": str(-refunded)}]
+            record["payments"] = (record.get("payments") or []) + [
+                {"date": _naive(on), "status": "REFUNDED", "amount": str(-refunded)}]
 
         self.change("orders", order_id, add_payment)
 
@@ -160,12 +193,15 @@ class WickedReports(Vendor):
         return record_id
 
     def find(self, stream: str, at: dt.datetime) -> str:
-        """The id of the first generated record of ``stream`` dated at or after ``at``."""
+        """The id of the first generated record of ``stream`` dated at or after ``at``; for orders, the first with
+        exactly one (approved) payment, so that a refund shows as the second."""
         timeline = self.timelines[f"/{stream}"]
         index = timeline.between(at.date(), DATA_END.date()).start
-        while index < len(timeline) and timeline.at(index) < at:
-            index += 1
         build, _ = STREAMS[f"/{stream}"]
+        while index < len(timeline) and (
+            timeline.at(index) < at or (stream == "orders" and len(build(index, timeline.at(index)).get("payments") or []) != 1)
+        ):
+            index += 1
         return build(index, timeline.at(index))[KEYS[stream]]
 
     def _at(self, path: str, index: int) -> dt.datetime:
