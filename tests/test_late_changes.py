@@ -173,7 +173,8 @@ def test_leadway_refund_fulfilment_cancellation_and_late_order_arrive_with_the_n
     changed: Dict[str, str] = {}
 
     def make_changes(first: Run) -> None:
-        newest = dt.datetime.fromisoformat(first.final_stream_states()["transactions"]["createdAt"]).replace(tzinfo=UTC)
+        [saved] = [value for _, value in _cursor_values(first.final_stream_states()["transactions"])]  # one location
+        newest = dt.datetime.fromisoformat(saved).replace(tzinfo=UTC)
         changed["refunded"] = vendor.find("transactions", newest - days(10))
         vendor.change("transactions", changed["refunded"], status="refunded", amountRefunded="30.50")
         changed["fulfilled"] = vendor.find("orders", newest - days(3))

@@ -10,7 +10,8 @@ import yaml
 from airbyte_cdk.sources.streams.concurrent.cursor import ConcurrentCursor
 
 from connectors_shared.component_factory import ComponentFactory
-from connectors_shared.cursors import DatetimeWindowCursor
+from connectors_shared.budget_per_value import BudgetPerQueryValue
+from connectors_shared.cursors import DatetimeWindowCursor, PartitionWindowCursor
 from connectors_shared.rate_limiting import HeaderPacedBudget
 from tests.harness import connectors
 
@@ -66,7 +67,7 @@ def test_every_stream_has_a_primary_key_a_schema_and_the_header_paced_budget(con
         airbyte_stream = stream.as_airbyte_stream()
         assert airbyte_stream.source_defined_primary_key, f"{stream.name} has no primary key"
         assert airbyte_stream.json_schema.get("properties"), f"{stream.name} has no schema"
-    assert isinstance(source.budget, HeaderPacedBudget)
+    assert isinstance(source.budget, (HeaderPacedBudget, BudgetPerQueryValue))  # Leadway: one per location
 
 
 def test_no_cdk_rate_limiter_thread_is_left_running():
@@ -86,6 +87,6 @@ def test_datetime_cursors_are_built_by_the_shared_factory():
         assert isinstance(source._constructor, ComponentFactory)
         for stream in source.streams(source._config):
             assert type(stream.cursor) is not ConcurrentCursor, f"{connector.name}/{stream.name}"
-            if isinstance(stream.cursor, DatetimeWindowCursor):
+            if isinstance(stream.cursor, (DatetimeWindowCursor, PartitionWindowCursor)):  # Leadway: one per location
                 built.append(f"{connector.name}/{stream.name}")
     assert "source-wickedreports/orders" in built and "source-leadway/transactions" in built

@@ -5,6 +5,8 @@
 - `cursors`: the CDK's datetime cursor without its per-record slice hashing and date parsing.
 - `normalizer`: brings records to their declared schema types, fast.
 - `rate_limiting`: paces requests by the vendor's rate-limit response headers.
+- `budget_per_value`: that pacing kept apart per value of a request parameter (a rate limit per location).
+- `partitions`: streams read once per listed value (Leadway's locations): the value in each record, state per value.
 - `error_handling`: one retry/backoff policy for 429, 5xx, timeouts and malformed bodies, with actionable messages.
 - `decoding`: a JSON decoder that parses each page once and never turns a bad body into an empty page.
 - `extraction`: a record extractor that walks a fixed field path without dpath.

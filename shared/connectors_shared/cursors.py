@@ -18,16 +18,20 @@ made cheap, and nothing else changed: same slices, same state, same order checks
 ``ComponentFactory`` (``connectors_shared.component_factory``) builds this cursor wherever the CDK would build a
 ``ConcurrentCursor`` from a manifest's ``DatetimeBasedCursor``. What it overrides and reads of the CDK's cursor goes
 through ``connectors_shared.cdk_hooks.HookedConcurrentCursor``.
+
+``PartitionWindowCursor`` is the CDK's per-partition cursor over such cursors, for a stream read once per value the
+user lists (Leadway's locations): no cursor shared by the partitions, a state after every window, partitions read in
+turns. A factory that sets ``partition_cursor_class`` to it builds it (``HookedPartitionCursor`` in ``cdk_hooks``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.sources.types import Record, StreamSlice
 
-from connectors_shared.cdk_hooks import HookedConcurrentCursor, hashed_slice
+from connectors_shared.cdk_hooks import HookedConcurrentCursor, HookedPartitionCursor, hashed_slice
 
 _fromisoformat = _dt.datetime.fromisoformat
 
@@ -109,3 +113,44 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
             ceilings[end] = ceiling
         self.__dict__["_last_ceiling"] = (stream_slice, ceiling)
         return ceiling
+
+
+class PartitionWindowCursor(HookedPartitionCursor):
+    """Per-partition state for partitions the user lists (Leadway's locations): each its own window cursor, nothing
+    shared between them.
+
+    The CDK's per-partition cursor builds a ``DatetimeWindowCursor`` for each partition (through ``ComponentFactory``)
+    and keeps their states under ``states``. Three things differ from it:
+
+    - **No fallback to the other partitions' cursor.** The CDK also saves ``state``, the newest record over every
+      partition, and starts any partition missing from ``states`` there: a location added to an existing connection
+      would silently skip everything it has before the last sync. This cursor saves no ``state`` (nor the
+      ``lookback_window`` that goes with it), so a new partition starts at ``start_date``. Before:
+      ``{"use_global_cursor": false, "states": [{"partition": {"location_id": "A"}, "cursor": {"createdAt":
+      "2024-06-30"}}], "state": {"createdAt": "2024-06-30"}, "lookback_window": 12}``; after: the same without its
+      last two keys. ``connectors_shared.partitions.PerPartitionStateOnly`` removes them from a state saved before.
+      Past 10,000 partitions the CDK keeps one cursor for all; that state is left as it is.
+    - **A state message after every finished window**, **partitions read in turns**, and **records handed straight
+      to their partition's cursor** (``HookedPartitionCursor``): a stopped sync resumes from its last window, the
+      workers read several partitions at once, and no record pays for the cursor over all partitions it no longer
+      saves.
+    - **Slices hashed once** (``HashedStreamSlice``), as ``DatetimeWindowCursor``'s are.
+
+    For partition routers without parent streams (``ListPartitionRouter``).
+    """
+
+    checkpoint_every_window = True
+    interleave_partitions = True
+    track_global_cursor = False
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        state = super().state
+        if not self.uses_global_cursor:
+            state.pop("state", None)
+            state.pop("lookback_window", None)
+        return state
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for stream_slice in super().stream_slices():
+            yield HashedStreamSlice.of(stream_slice)

@@ -4,7 +4,8 @@
 example "an error whose message says `not enabled` means the API is not switched on") are tried first on every
 non-2xx answer; then:
 
-Messages take the placeholders ``{vendor} {status} {path} {message}``, plus the named groups of ``path_pattern``.
+Messages take the placeholders ``{vendor} {status} {path} {message}``, plus the named groups of ``path_pattern`` and
+the query parameters named in ``query_placeholders`` (``{altId}``: which location a 403 was for).
 
 
 ===================  ==========================================================================================
@@ -286,6 +287,8 @@ class VendorErrorHandler(DefaultErrorHandler):
     # A regular expression searched in the request path; its named groups become placeholders in the messages,
     # e.g. "/affiliate_campaigns/(?P<campaign_id>[^/]+)/orders" lets a 404 say which configured id is unknown.
     path_pattern: Optional[str] = None
+    # Query parameters of the request that messages may name, e.g. [altId] lets a 403 say which location it was for.
+    query_placeholders: Optional[List[str]] = None
     backoff_base_seconds: float = 2.0
     max_backoff_seconds: float = 120.0
     # Longest Retry-After / reset the sync waits for; "{{ config.get('max_wait_seconds') }}" style values are evaluated.
@@ -423,6 +426,10 @@ class VendorErrorHandler(DefaultErrorHandler):
             if match:
                 for name, value in match.groupdict().items():
                     template = template.replace("{" + name + "}", value or "")
+        if self.query_placeholders:
+            query = parse_qs(urlsplit(response.request.url if response.request is not None else "").query)
+            for name in self.query_placeholders:
+                template = template.replace("{" + name + "}", (query.get(name) or [""])[0])
         return (
             template.replace("{vendor}", self.vendor)
             .replace("{status}", str(response.status_code))

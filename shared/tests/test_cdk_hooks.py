@@ -31,6 +31,7 @@ from serpyco_rs import Serializer
 from connectors_shared import cdk_hooks
 from connectors_shared.cdk_hooks import HOOKS, CdkHookError, HookedComponentFactory
 from connectors_shared.component_factory import ComponentFactory
+from connectors_shared.cursors import PartitionWindowCursor
 from connectors_shared.rate_limiting import HeaderPacedBudget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,6 +164,22 @@ def test_a_required_hook_that_cannot_work_stops_the_source_naming_it(monkeypatch
     monkeypatch.setattr(cdk_hooks, f"{hook}_problem", lambda: "it changed")
     with pytest.raises(CdkHookError, match=f"'{hook}' hook .*it changed.*{re.escape(cdk_hooks.PIN)}"):
         Source(config={"api_key": "k" * 20, "start_date": "2024-01-01"})
+
+
+def test_the_partition_cursor_hook_stops_a_source_that_needs_it_when_it_cannot_work(monkeypatch) -> None:
+    source_wickedreports = importlib.import_module("source_wickedreports")
+
+    class Partitioned(ComponentFactory):
+        partition_cursor_class = PartitionWindowCursor
+
+    class Source(source_wickedreports.SourceWickedreports):
+        component_factory = Partitioned
+
+    Source(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # works as installed
+    monkeypatch.setattr(cdk_hooks, "partition_cursor_problem", lambda: "it changed")
+    with pytest.raises(CdkHookError, match=f"'partition_cursor' hook .*it changed.*{re.escape(cdk_hooks.PIN)}"):
+        Source(config={"api_key": "k" * 20, "start_date": "2024-01-01"})
+    source_wickedreports.SourceWickedreports(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # not needed
 
 
 def test_the_custom_cursor_hook_reaches_a_subclass() -> None:
@@ -385,3 +402,16 @@ def test_hooked_component_factory_is_only_ever_switched_to() -> None:
     # It adds no __init__ state: an instance the CDK built keeps everything when its class is switched.
     assert "__init__" not in vars(HookedComponentFactory) and "__init__" not in vars(ComponentFactory)
     assert "__init__" not in vars(cdk_hooks.HookedConcurrentCursor)
+    assert "__init__" not in vars(cdk_hooks.HookedPartitionCursor) and "__init__" not in vars(PartitionWindowCursor)
+
+
+def test_the_config_validation_contract_notices_an_entrypoint_that_stops_calling_validate_connection(monkeypatch) -> None:
+    from airbyte_cdk.entrypoint import AirbyteEntrypoint
+
+    assert cdk_hooks.config_validation_contract_problem() is None
+
+    def discover(self: Any, source_spec: Any, config: Any) -> Any:
+        return self.source.discover(self.logger, config)  # as if the CDK no longer validated the config here
+
+    monkeypatch.setattr(AirbyteEntrypoint, "discover", discover)
+    assert "AirbyteEntrypoint.discover no longer validates" in cdk_hooks.config_validation_contract_problem()

@@ -72,11 +72,13 @@ def test_given_page_size_above_the_limit_when_read_then_config_error_naming_the_
     assert set(sandbox.vendor("leadway").status_counts) == {422}  # never retried into a 200 with fewer records
 
 
-def test_given_a_location_the_token_cannot_read_when_check_then_failed_naming_location_id(sandbox):
-    run = ConnectorRunner(CONNECTOR, {**CONNECTOR.sandbox_config(sandbox.url), "location_id": "otherLocation"}).run("check")
+def test_given_a_location_the_token_cannot_read_when_check_then_failed_naming_it(sandbox):
+    config = {**CONNECTOR.sandbox_config(sandbox.url), "location_ids": ["sandboxLocation01", "otherLocation"]}
+    run = ConnectorRunner(CONNECTOR, config).run("check")
     status = run.of_type("CONNECTION_STATUS")[0]["connectionStatus"]
     assert status["status"] == "FAILED"
-    assert "does not have access to this location" in status["message"] and "location_id" in status["message"]
+    assert "1 of the 2 location(s) in location_ids: otherLocation (HTTP 403: The token does not have access to this " \
+           "location.)" in status["message"]
 
 
 def test_given_a_value_that_does_not_convert_when_read_then_record_is_kept_as_sent(sandbox):

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 ACCESS_TOKEN = "lw-secret-token-7c1e"
 LOCATION_ID = "loc3SwdhCu3svxI8AKs"
+SECOND_LOCATION_ID = "locVe9EPM428h8vShlR"
 BASE_URL = "https://services.leadconnectorhq.com"
 
 
@@ -25,37 +26,62 @@ START = days_ago(10)  # one window, START..TODAY
 
 
 def config(**overrides: Any) -> Dict[str, Any]:
+    """A config as written before location_ids: one ``location_id`` (most tests read one location this way)."""
     # lookback_days 0: tests about windows and state see the bare cursor; test_lookback.py covers the default.
     values = {"access_token": ACCESS_TOKEN, "location_id": LOCATION_ID, "start_date": START, "lookback_days": 0}
     values.update(overrides)
     return {key: value for key, value in values.items() if value is not None}
 
 
+def locations_config(*locations: str, **overrides: Any) -> Dict[str, Any]:
+    """A config listing ``location_ids`` (both test locations unless named)."""
+    values = config(location_id=None, **overrides)
+    values["location_ids"] = list(locations or (LOCATION_ID, SECOND_LOCATION_ID))
+    return values
+
+
+def partition_state(*entries: Any, **extra: Any) -> Dict[str, Any]:
+    """``partition_state((LOCATION_ID, "2024-06-01"), ...)``: a per-location state as the connector saves it."""
+    states = [{"partition": {"location_id": location}, "cursor": {"createdAt": day}} for location, day in entries]
+    return {"use_global_cursor": False, "states": states, **extra}
+
+
+def cursors_of(stream_state: Any) -> Dict[str, str]:
+    """``{location: createdAt}`` of a per-location state (an ``AirbyteStateBlob`` or a dict)."""
+    state = stream_state if isinstance(stream_state, dict) else stream_state.__dict__
+    return {entry["partition"]["location_id"]: entry["cursor"]["createdAt"] for entry in state.get("states", [])}
+
+
 class LeadwayRequest:
     """``LeadwayRequest.orders().window(START, TODAY).page(100).url`` -> the exact URL the connector must call."""
 
-    def __init__(self, endpoint: str, alt_type: bool, base_url: str = BASE_URL) -> None:
+    def __init__(self, endpoint: str, alt_type: bool, base_url: str = BASE_URL, location: str = LOCATION_ID) -> None:
         self._endpoint = endpoint
         self._base_url = base_url.rstrip("/")
-        self._params: Dict[str, Any] = {"altId": LOCATION_ID, "limit": 100, "offset": 0}
+        self._params: Dict[str, Any] = {"altId": location, "limit": 100, "offset": 0}
         if alt_type:
             self._params["altType"] = "location"
 
     @classmethod
-    def orders(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
-        return cls("payments/orders", alt_type=False, base_url=base_url)
+    def orders(cls, base_url: str = BASE_URL, location: str = LOCATION_ID) -> "LeadwayRequest":
+        return cls("payments/orders", alt_type=False, base_url=base_url, location=location)
 
     @classmethod
-    def transactions(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
-        return cls("payments/transactions", alt_type=True, base_url=base_url)
+    def transactions(cls, base_url: str = BASE_URL, location: str = LOCATION_ID) -> "LeadwayRequest":
+        return cls("payments/transactions", alt_type=True, base_url=base_url, location=location)
 
     @classmethod
-    def subscriptions(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
-        return cls("payments/subscriptions", alt_type=True, base_url=base_url)
+    def subscriptions(cls, base_url: str = BASE_URL, location: str = LOCATION_ID) -> "LeadwayRequest":
+        return cls("payments/subscriptions", alt_type=True, base_url=base_url, location=location)
 
     @classmethod
-    def coupons(cls, base_url: str = BASE_URL) -> "LeadwayRequest":
-        return cls("payments/coupon/list", alt_type=True, base_url=base_url)
+    def coupons(cls, base_url: str = BASE_URL, location: str = LOCATION_ID) -> "LeadwayRequest":
+        return cls("payments/coupon/list", alt_type=True, base_url=base_url, location=location)
+
+    @classmethod
+    def check_probe(cls, location: str = LOCATION_ID, base_url: str = BASE_URL) -> "LeadwayRequest":
+        """What ``check`` asks each location: one order, no dates."""
+        return cls("payments/orders", alt_type=False, base_url=base_url, location=location).page(0, 1)
 
     def window(self, first: str, last: str) -> "LeadwayRequest":
         self._params.update({"startAt": first, "endAt": last})

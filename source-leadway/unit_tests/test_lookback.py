@@ -6,7 +6,8 @@ recent days is the only way an incremental sync sees it.
 
 import pytest
 
-from builders import TODAY, LeadwayRequest, config, days_ago, order, page, subscription, transaction
+from builders import (LOCATION_ID, SECOND_LOCATION_ID, TODAY, LeadwayRequest, config, cursors_of, days_ago,
+                      locations_config, order, page, partition_state, subscription, transaction)
 from connectors_shared.testing import read
 from source_leadway import SourceLeadway
 
@@ -18,7 +19,8 @@ def data(output):
 
 
 def state_of(output):
-    return output.most_recent_state.stream_state.__dict__
+    """The location's cursor in the last state (these tests start from the plain state of a one-location config)."""
+    return cursors_of(output.most_recent_state.stream_state)
 
 
 @pytest.mark.parametrize("stream, build", STREAMS)
@@ -34,7 +36,7 @@ def test_given_no_lookback_days_when_read_then_every_incremental_stream_rereads_
                   stream_state={"createdAt": saved})
     assert [(r["_id"], r["status"]) for r in data(output)] == [("changed", "refunded")]
     assert requests_mock.call_count == 2 and not output.errors
-    assert state_of(output) == {"createdAt": saved}  # the re-read record is older: the state stays
+    assert state_of(output) == {LOCATION_ID: saved}  # the re-read record is older: the state stays
 
 
 @pytest.mark.parametrize("stream, build", STREAMS)
@@ -45,7 +47,7 @@ def test_given_lookback_days_0_when_read_then_resumes_on_the_state_day(requests_
     output = read(SourceLeadway, config(lookback_days=0), stream, sync_mode="incremental",
                   stream_state={"createdAt": saved})
     assert [r["_id"] for r in data(output)] == ["new"]
-    assert state_of(output) == {"createdAt": days_ago(1)}
+    assert state_of(output) == {LOCATION_ID: days_ago(1)}
 
 
 def test_given_lookback_reaching_before_start_date_when_read_then_starts_at_start_date(requests_mock):
@@ -66,5 +68,22 @@ def test_state_after_a_sync_with_lookback_is_never_before_the_state_it_started_f
     output = read(SourceLeadway, config(start_date=days_ago(400), lookback_days=lookback_days), "transactions",
                   sync_mode="incremental", stream_state={"createdAt": saved})
     assert not output.errors
-    assert state_of(output) == {"createdAt": days_ago(expected_days_ago)}
-    assert all(m.state.stream.stream_state.createdAt >= saved for m in output.state_messages)
+    assert state_of(output) == {LOCATION_ID: days_ago(expected_days_ago)}
+    assert all(cursors_of(m.state.stream.stream_state)[LOCATION_ID] >= saved for m in output.state_messages)
+
+
+def test_given_two_locations_with_their_own_state_when_read_then_each_rereads_lookback_days_before_its_own_state(
+    requests_mock,
+):
+    # A is 4 days behind, B 10: with lookback_days 3 each re-reads from its own state minus 3 days, and each keeps
+    # its own high-water mark.
+    for location, first in ((LOCATION_ID, days_ago(7)), (SECOND_LOCATION_ID, days_ago(13))):
+        requests_mock.get(LeadwayRequest.orders(location=location).window(first, TODAY).url, complete_qs=True,
+                          json=page([order(f"{location}-new", f"{days_ago(2)}T08:00:00.000Z")]))
+    state = partition_state((LOCATION_ID, days_ago(4)), (SECOND_LOCATION_ID, days_ago(10)))
+    output = read(SourceLeadway, locations_config(start_date=days_ago(60), lookback_days=3), "orders",
+                  sync_mode="incremental", stream_state=state)
+    assert not output.errors and requests_mock.call_count == 2
+    assert sorted(r["_id"] for r in data(output)) == [f"{LOCATION_ID}-new", f"{SECOND_LOCATION_ID}-new"]
+    assert state_of(output) == {LOCATION_ID: days_ago(2), SECOND_LOCATION_ID: days_ago(2)}
+

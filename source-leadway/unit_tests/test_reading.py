@@ -2,8 +2,8 @@
 
 import pytest
 
-from builders import (START, TODAY, LeadwayRequest, config, coupon, days_ago, order, page, subscription,
-                      transaction)
+from builders import (LOCATION_ID, START, TODAY, LeadwayRequest, config, coupon, cursors_of, days_ago, order, page,
+                      subscription, transaction)
 from connectors_shared.testing import error_messages, failure_type, read
 from source_leadway import SourceLeadway
 
@@ -122,7 +122,7 @@ class TestIncremental:
         requests_mock.get(LeadwayRequest.orders().window(START, TODAY).url, complete_qs=True,
                           json=page([order("o1", f"{newest}T08:00:00.000Z"), order("o2", f"{START}T08:00:00.000Z")]))
         output = read(SourceLeadway, config(), "orders", sync_mode="incremental")
-        assert output.most_recent_state.stream_state.createdAt == newest
+        assert cursors_of(output.most_recent_state.stream_state) == {LOCATION_ID: newest}
 
     def test_given_state_when_read_then_resumes_from_state_day(self, requests_mock):
         saved = days_ago(4)
@@ -131,7 +131,7 @@ class TestIncremental:
         output = read(SourceLeadway, config(), "transactions", sync_mode="incremental",
                       stream_state={"createdAt": saved})
         assert ids(output) == ["t9"]
-        assert output.most_recent_state.stream_state.createdAt == days_ago(2)
+        assert cursors_of(output.most_recent_state.stream_state) == {LOCATION_ID: days_ago(2)}
 
     def test_given_lookback_days_when_read_then_rereads_recent_days_before_state(self, requests_mock):
         saved = days_ago(4)
@@ -141,7 +141,7 @@ class TestIncremental:
                       stream_state={"createdAt": saved})
         assert [(r["_id"], r["status"]) for r in data(output)] == [("s1", "canceled")]
         # the state never moves back because of the lookback
-        assert output.most_recent_state.stream_state.createdAt == saved
+        assert cursors_of(output.most_recent_state.stream_state) == {LOCATION_ID: saved}
 
     def test_given_failure_in_second_window_when_read_then_state_stops_before_it_and_resume_has_no_gap(
         self, requests_mock, no_waiting
@@ -155,7 +155,7 @@ class TestIncremental:
                           json=page([order("C", f"{days_ago(2)}T00:00:00.000Z")]))
         first = read(SourceLeadway, config(start_date=start), "orders", sync_mode="incremental")
         assert first.errors
-        assert first.most_recent_state.stream_state.createdAt == days_ago(50)
+        assert cursors_of(first.most_recent_state.stream_state) == {LOCATION_ID: days_ago(50)}
 
         requests_mock.reset_mock()
         for first_day, last_day, id_ in [(days_ago(50), days_ago(21), "A"), (days_ago(20), TODAY, "B")]:
@@ -164,7 +164,7 @@ class TestIncremental:
         second = read(SourceLeadway, config(start_date=start), "orders", sync_mode="incremental",
                       stream_state=first.most_recent_state.stream_state.__dict__)
         assert sorted(ids(second)) == ["A", "B"]
-        assert second.most_recent_state.stream_state.createdAt == days_ago(20)
+        assert cursors_of(second.most_recent_state.stream_state) == {LOCATION_ID: days_ago(20)}
         assert not second.errors
 
 

@@ -6,6 +6,6 @@ from tests.standard_suite import pytest_generate_tests, sandbox_standard_suite  
 TestLeadwayStandardSuite = sandbox_standard_suite(
     SourceLeadway, "source-leadway", failing={
         "wrong_token": {"access_token": "not-a-valid-token"},
-        "foreign_location": {"location_id": "someoneElsesLocation"},
+        "foreign_location": {"location_ids": ["sandboxLocation01", "someoneElsesLocation"]},
     }
 )
