@@ -11,7 +11,9 @@ and its ``run()`` calls ``launch_source(SourceWickedreports)``.
 
 from __future__ import annotations
 
+import ast
 import atexit
+import copy
 import gc
 import json
 import logging
@@ -20,10 +22,11 @@ import sys
 import traceback
 from datetime import datetime, timezone
 from importlib import resources
-from typing import Any, ClassVar, Iterator, List, Mapping, Optional, TextIO
+from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
+    AirbyteCatalog,
     AirbyteConnectionStatus,
     AirbyteErrorTraceMessage,
     AirbyteMessage,
@@ -31,13 +34,16 @@ from airbyte_cdk.models import (
     AirbyteStateMessage,
     AirbyteTraceMessage,
     ConfiguredAirbyteCatalog,
+    ConnectorSpecification,
     FailureType,
+    Status,
     TraceType,
     Type,
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
 from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
+from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.print_buffer import PrintBuffer
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
@@ -45,7 +51,14 @@ import pendulum
 
 from connectors_shared import cdk_hooks, sync_stop, transport
 from connectors_shared.component_factory import ComponentFactory
-from connectors_shared.input_checks import RESET_HINT, check_config, check_state, datetime_cursors, unknown_streams
+from connectors_shared.input_checks import (
+    RESET_HINT,
+    check_config,
+    check_config_against_spec,
+    check_state,
+    datetime_cursors,
+    unknown_streams,
+)
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
 from connectors_shared.secret_masking import MaskingStream, SecretMasker, secrets_of
 
@@ -100,6 +113,7 @@ class ManifestSource(YamlDeclarativeSource):
         config_path: Optional[str] = None,
     ) -> None:
         self._budget: Optional[HeaderPacedBudget] = None
+        self._files_read: Dict[Tuple[str, str], Any] = {}
         transport.install()
         manifest_path = resources.files(self.package).joinpath("manifest.yaml")
         super().__init__(
@@ -109,6 +123,33 @@ class ManifestSource(YamlDeclarativeSource):
         # api_budget instead of building the CDK's HTTPAPIBudget.
         factory = cdk_hooks.swap_factory(self, self.component_factory)
         factory.api_budget_provider = self.api_budget_for
+
+    def remember_files(self, config: Optional[Tuple[str, Any]] = None, catalog: Optional[Tuple[str, Any]] = None,
+                       state: Optional[Tuple[str, Any]] = None) -> None:
+        """Keep what ``(path, content)`` held, so that the entrypoint's own read of that path gets it again.
+
+        The CDK's entrypoint reads --config, --catalog and --state again after the source was built from them. A
+        file given as a pipe (``--config <(sed ... config.json)``, as one runs a connector by hand) can be read only
+        once: the second read found it empty and failed with "Could not read json file".
+        """
+        for kind, item in (("config", config), ("catalog", catalog), ("state", state)):
+            if item is not None:
+                self._files_read[(kind, item[0])] = item[1]
+
+    def read_config(self, config_path: str) -> Any:  # type: ignore[override]
+        if ("config", config_path) in self._files_read:
+            return copy.deepcopy(self._files_read[("config", config_path)])
+        return super().read_config(config_path)
+
+    def read_catalog(self, catalog_path: str) -> ConfiguredAirbyteCatalog:  # type: ignore[override]
+        if ("catalog", catalog_path) in self._files_read:
+            return copy.deepcopy(self._files_read[("catalog", catalog_path)])
+        return super().read_catalog(catalog_path)
+
+    def read_state(self, state_path: str) -> List[AirbyteStateMessage]:  # type: ignore[override]
+        if ("state", state_path) in self._files_read:
+            return copy.deepcopy(self._files_read[("state", state_path)])
+        return super().read_state(state_path)
 
     @property
     def budget(self) -> Optional[HeaderPacedBudget]:
@@ -137,13 +178,29 @@ class ManifestSource(YamlDeclarativeSource):
         return self._budget
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """Refuse a config no request should be sent with (a ``config_error``), then run ``connection_check``."""
+        """Refuse a config no request should be sent with (a ``config_error``), then run ``connection_check``.
+
+        A failed check's message is shown as it was written: the CDK's check passes it through ``repr``, which
+        wraps it in quotes (``'Stream orders is not available: ...'``); ``plain_message`` takes them off.
+        """
         check_config(self.effective_config or config)
-        return self.connection_check(logger, config)
+        status = self.connection_check(logger, config)
+        if status.status == Status.FAILED and status.message:
+            status.message = plain_message(status.message)
+        return status
 
     def connection_check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The manifest's ``check``; a connector whose check does more overrides this, not ``check``."""
         return super().check(logger, config)
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        """Refuse a config no request should be sent with, as ``check`` and ``read`` do, then discover.
+
+        Without it, a start_date such as 2024-02-30 (which the spec's pattern lets through) failed deep inside the
+        CDK as a ``system_error`` with a Python traceback instead of a sentence naming the field.
+        """
+        check_config(self.effective_config or config)
+        return super().discover(logger, config)
 
     def read(
         self,
@@ -180,6 +237,42 @@ class ManifestSource(YamlDeclarativeSource):
         yield from super().read(logger, config, catalog, state)
 
 
+def plain_message(message: str) -> str:
+    """``message`` without the Python quoting ``repr`` put around it; anything else unchanged.
+
+    ``"'Stream orders is not available: ...'"`` and ``"Exception('Stream orders ...')"`` both become
+    ``"Stream orders is not available: ..."``. Only a string literal, or a call of a bare name on one string literal,
+    is unwrapped (read with ``ast``, never evaluated); a message that merely contains quotes is left as it is.
+    """
+    text = message.strip()
+    if not text or text[-1] not in "'\")":
+        return message
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError):
+        return message
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 and not node.keywords:
+        node = node.args[0]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return message
+
+
+class ConnectorEntrypoint(AirbyteEntrypoint):
+    """The CDK's entrypoint, validating the config against the spec with messages that name the field in words.
+
+    The CDK's validation answers ``Config validation error: 'lots' is not of type 'integer'`` or ``'2024/01/01' does
+    not match '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'``; this one answers ``page_size: 'lots' is not an integer, for example
+    1000 (the default).`` and ``start_date: '2024/01/01' is not a date like 2024-01-01 (YYYY-MM-DD).``
+    (``connectors_shared.input_checks.check_config_against_spec``). Same schema, same draft, same fields refused.
+    """
+
+    @staticmethod
+    def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
+        connector_config, _ = split_config(config)  # without the CDK's own _limit / _page_size keys, as the CDK does
+        check_config_against_spec(connector_config, source_spec.connectionSpecification)
+
+
 def _trace_line(error: AirbyteTracedException, with_stack: bool = True) -> str:
     message = error.as_airbyte_message()
     if not with_stack and message.trace and message.trace.error:
@@ -201,15 +294,37 @@ def _config_error(message: str, internal: str) -> str:
     return orjson.dumps(AirbyteMessageSerializer.dump(trace)).decode()
 
 
+class InputFileError(ValueError):
+    """A --config, --catalog or --state file that could not be read, or is not what its flag expects."""
+
+
+def _read_input(flag: str, path: str, reader: Any) -> Any:
+    try:
+        return reader(path)
+    except (OSError, ValueError) as error:  # json.JSONDecodeError and the CDK's schema errors are ValueErrors
+        raise InputFileError(f"({flag} {path}): {' '.join(str(error).split()).rstrip('.')}") from error
+
+
 def build_source(source_class: type[ManifestSource], args: List[str]) -> Source:
     """Read config, catalog and state named on the command line and build the source from them."""
     config_path = AirbyteEntrypoint.extract_config(args)
     catalog_path = AirbyteEntrypoint.extract_catalog(args)
     state_path = AirbyteEntrypoint.extract_state(args)
-    config = Source.read_config(config_path) if config_path else None
-    catalog = Source.read_catalog(catalog_path) if catalog_path else None
-    state = Source.read_state(state_path) if state_path else []
-    return source_class(catalog=catalog, config=config, state=state, config_path=config_path)
+    config = _read_input("--config", config_path, Source.read_config) if config_path else None
+    catalog = _read_input("--catalog", catalog_path, Source.read_catalog) if catalog_path else None
+    state = _read_input("--state", state_path, Source.read_state) if state_path else []
+    as_read = copy.deepcopy(
+        {"config": (config_path, config) if config_path else None,
+         "catalog": (catalog_path, catalog) if catalog_path else None,
+         "state": (state_path, state) if state_path else None}
+    )
+    source = source_class(catalog=catalog, config=config, state=state, config_path=config_path)
+    source.remember_files(**as_read)
+    return source
+
+
+# Where the CDK writes a traceback into a log message's own text (its CheckStream: "... Error traceback: \n ...").
+_TRACEBACK_MARKERS = ("Error traceback:", "Traceback (most recent call last)")
 
 
 class _PlainTracedErrors(logging.Filter):
@@ -217,14 +332,20 @@ class _PlainTracedErrors(logging.Filter):
 
     The CDK logs every stream failure, and every request that ran out of retries, with ``exc_info``; for our errors
     (an ``AirbyteTracedException``, or the CDK's backoff exception carrying our message) the error trace that
-    follows already carries the message and the stack trace, so the log line keeps the sentence only.
+    follows already carries the message and the stack trace, so the log line keeps the sentence only. The CDK's
+    check also pastes the traceback into the message text itself ("Encountered an error while discovering
+    streams. Error: ... Error traceback: ..."); for our errors that part is cut too.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, (AirbyteTracedException, BaseBackoffException)):
             text = error.message if isinstance(error, AirbyteTracedException) else str(error)
-            record.msg = f"{record.getMessage()}: {text}"
+            shown = record.getMessage()
+            for marker in _TRACEBACK_MARKERS:
+                shown = shown.split(marker, 1)[0]
+            shown = shown.rstrip()
+            record.msg = shown if text and text in shown else f"{shown}: {text}"
             record.args = ()
             record.exc_info, record.exc_text = None, None
         return True
@@ -262,7 +383,10 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     Differs from the CDK's ``launch`` in what reaches the user:
 
     - every line written to stdout or stderr has the config's secrets masked (``connectors_shared.secret_masking``);
-    - a config, catalog or state file that cannot be read is a ``config_error`` trace, not a traceback;
+    - a config, catalog or state file that cannot be read is a ``config_error`` trace, not a traceback, and each is
+      read once (a pipe such as ``--config <(...)`` works);
+    - a config the spec refuses is named field by field in words (``ConnectorEntrypoint``), and a failed check's
+      message carries no Python quoting (``plain_message``);
     - a fatal error in a read (a ``config_error``: a refused token, a 404, a refused redirect) ends the sync at once
       with that one error, instead of every other stream sending the same bad request again;
     - when streams failed, the closing error says which and keeps their failure type, instead of the CDK's summary
@@ -277,7 +401,8 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     except (OSError, ValueError, json.JSONDecodeError) as error:
         out.write(
             _config_error(
-                f"Could not read the files given on the command line: {error}. "
+                f"Could not read the files given on the command line"
+                f"{' ' if isinstance(error, InputFileError) else ': '}{error}. "
                 "Check that --config, --catalog and --state point to readable JSON files.",
                 traceback.format_exc(),
             )
@@ -298,7 +423,7 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
 
 def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
     """Run one command and write its messages to ``out``; returns the process exit code (module docstring above)."""
-    entrypoint = AirbyteEntrypoint(source)
+    entrypoint = ConnectorEntrypoint(source)
     parsed = entrypoint.parse_args(args)
     reading = parsed.command == "read"
     failures: List[FailureType] = []
