@@ -159,7 +159,7 @@ class LeadwayCheck:
         details = "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in by_reason.items())
         return (
             f"Leadway refused the access token for {len(refused)} of the {total} location(s) in location_ids: "
-            f"{details}. For each, use a token that can read it (an agency Private Integration token with access to "
-            f"every listed location, or a Sub-Account token issued for that location) with the scopes {SCOPES}; or "
+            f"{details}. For each, use a token that may read that sub-account (the API documents a Sub-Account access "
+            f"token or the Private Integration token of that sub-account) with the scopes {SCOPES}; or "
             "remove the id from location_ids (location_id in older configs)."
         )

@@ -196,7 +196,7 @@ class TestErrorsNameTheLocation:
         message = output.errors[0].trace.error.message  # a real sync stops on it (connectors_shared.source)
         assert message.startswith(
             f"Leadway refused access to location {SECOND_LOCATION_ID} (The token does not have access to this "
-            "location.). Check that the access token can read this sub-account (location)")
+            "location.). Check that the access token may read this sub-account (location)")
         assert message.endswith(f"or remove {SECOND_LOCATION_ID} from location_ids.") and "'" not in message
 
 

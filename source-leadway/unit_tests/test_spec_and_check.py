@@ -85,7 +85,7 @@ def test_given_token_without_access_to_location_when_check_then_failed_naming_lo
     assert result["status"] == "FAILED"
     assert result["message"].startswith(
         f"Leadway refused the access token for 1 of the 1 location(s) in location_ids: {LOCATION_ID} (HTTP 403: The "
-        "token does not have access to this location.). For each, use a token that can read it"
+        "token does not have access to this location.). For each, use a token that may read that sub-account"
     )
     assert "location_id in older configs" in result["message"] and "payments/orders.readonly" in result["message"]
     assert requests_mock.call_count == 1
@@ -111,8 +111,8 @@ def test_given_locations_the_token_cannot_see_when_check_then_failed_naming_each
     assert result["message"] == (
         f"Leadway refused the access token for {len(hidden)} of the {len(listed)} location(s) in location_ids: "
         f"{', '.join(hidden)} (HTTP 403: The token does not have access to this location.). For each, use a token "
-        "that can read it (an agency Private Integration token with access to every listed location, or a "
-        "Sub-Account token issued for that location) with the scopes payments/orders.readonly, "
+        "that may read that sub-account (the API documents a Sub-Account access token or the Private "
+        "Integration token of that sub-account) with the scopes payments/orders.readonly, "
         "payments/transactions.readonly, payments/subscriptions.readonly and payments/coupons.readonly; or remove "
         "the id from location_ids (location_id in older configs)."
     )

@@ -47,11 +47,12 @@ def test_given_wrong_token_when_check_then_failed_with_a_sentence_to_act_on(requ
     assert requests_mock.call_count == 1  # an auth failure is not retried
 
 
-def test_given_forbidden_when_check_then_failed_naming_account_id(requests_mock, no_waiting):
+def test_given_forbidden_when_check_then_failed_saying_what_the_key_must_be_allowed(requests_mock, no_waiting):
     requests_mock.get(CHECK_URL, status_code=403, json=error("Forbidden resource"), complete_qs=True)
     result = check(SourceOpenletter, config())
     assert result["status"] == "FAILED"
-    assert "refused access (Forbidden resource)" in result["message"] and "account_id" in result["message"]
+    assert "refused access (Forbidden resource)" in result["message"]
+    assert "allowed to list orders, contacts and templates" in result["message"]
 
 
 @pytest.mark.parametrize(

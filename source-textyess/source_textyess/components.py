@@ -251,7 +251,7 @@ class TextyessCheck(CheckStream):
         if response.status_code in (401, 403):
             return (
                 f"TextYess did not accept the API token for {path} (HTTP {response.status_code}: "
-                f"{vendor_message(response)}). Copy the token from Settings > Developers in the TextYess dashboard."
+                f"{vendor_message(response)}). Copy the token from the Developers section of the TextYess dashboard."
             )
         return (
             f"TextYess answered HTTP {response.status_code} for {path} ({vendor_message(response)}). "

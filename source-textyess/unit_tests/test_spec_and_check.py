@@ -53,7 +53,7 @@ class TestCheck:
         result = check(SourceTextyess, config())
         assert result["status"] == "FAILED"
         assert result["message"].startswith("TextYess did not accept the API token (Invalid token).")
-        assert "Settings > Developers" in result["message"] and "api_token" in result["message"]
+        assert "Developers section" in result["message"] and "api_token" in result["message"]
         assert requests_mock.call_count == 1  # an auth failure is not retried
 
     def test_given_malformed_campaign_id_when_check_then_failed_naming_it_without_any_request(self, requests_mock):
