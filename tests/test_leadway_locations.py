@@ -122,7 +122,7 @@ def test_a_location_the_token_cannot_see_fails_check_naming_it_and_stops_a_sync(
     assert status["status"] == "FAILED"
     assert status["message"].startswith(
         f"Leadway refused the access token for 1 of the 3 location(s) in location_ids: {HIDDEN_LOCATION_ID} (HTTP "
-        "403: The token does not have access to this location.). For each, use a token that can read it")
+        "403: The token does not have access to this location.). For each, use a token that may read that sub-account")
     assert "Traceback" not in status["message"]
 
     run = runner.run("read", catalog=catalog_of(runner_for(sandbox)))
