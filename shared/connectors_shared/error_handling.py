@@ -140,9 +140,13 @@ class RateLimitAwareBackoff(BackoffStrategy):
         scaled = wait * wait_scale()
         # The CDK asks for a wait on its last attempt too, then gives up without waiting: do not promise a retry.
         next_step = f"retrying in {scaled:.1f} s" if attempt_count <= self.max_retries else "giving up"
+        # Connection errors and timeouts end at CONNECTION_ATTEMPTS (above), not at max_retries + 1.
+        attempts = self.max_retries + 1
+        if isinstance(response_or_exception, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            attempts = min(attempts, CONNECTION_ATTEMPTS)
         logger.info(
             f"{self.vendor}: {retry_reason(response_or_exception)}{where} (attempt {attempt_count} of "
-            f"{self.max_retries + 1}); {next_step}."
+            f"{attempts}); {next_step}."
         )
         # The CDK sleeps one second more than it is told (see the class docstring).
         return cdk_backoff_answer(scaled)

@@ -135,7 +135,7 @@ def test_retries_are_logged_for_what_they_are(caplog):
     backoff.backoff_time(timeout, 2)
     backoff.backoff_time(answer({}, status=503), 3)
     messages = [r.message for r in caplog.records]
-    assert "Leadway: a timeout for /orders (attempt 2 of 6); retrying in 4.0 s." in messages
+    assert "Leadway: a timeout for /orders (attempt 2 of 4); retrying in 4.0 s." in messages
     assert any("HTTP 503" in m for m in messages)
     assert not any("Rate limit" in m or "rate limited" in m for m in messages)
 
