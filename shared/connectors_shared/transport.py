@@ -12,9 +12,9 @@ CDK's and our own (TextYess's check):
   fd00:ec2::254 or to a metadata host name is refused before it is sent. ``check_base_url`` says the same of a
   configured ``base_url`` before any request. Loopback and private addresses are allowed (sandboxes, proxies).
 - **Every request ends.** The body is read under an overall deadline (``REQUEST_DEADLINE_SECONDS``, default 120 s;
-  ``CONNECTORS_REQUEST_DEADLINE_SECONDS`` in the environment overrides it), on top of the connect and read timeouts
-  the manifest sets. A body trickling in a byte at a time raises ``ReadTimeout``, which the shared error handler
-  retries as a timeout.
+  ``CONNECTORS_REQUEST_DEADLINE_SECONDS`` in the environment overrides it), and the connect and read timeouts are
+  capped at the same figure. A body trickling in a byte at a time, or a server that never answers, raises
+  ``ReadTimeout``, which the shared error handler retries as a timeout.
 """
 
 from __future__ import annotations
@@ -155,6 +155,21 @@ def _read_body(response: requests.Response, deadline: float) -> None:
     response.raw.release_conn()
 
 
+def _capped_timeout(timeout: Any) -> Any:
+    """The connect and read timeouts, neither longer than the request deadline.
+
+    The deadline bounds a body that is still arriving; a server that accepts the connection and never answers is
+    bounded by the read timeout, which the CDK leaves at minutes. Capped, such a request ends as a ``ReadTimeout``
+    within the deadline too, so four of them stop the sync (see ``error_handling``) well before the CDK's own limit.
+    """
+    limit = request_deadline_seconds()
+    if isinstance(timeout, tuple) and len(timeout) == 2:
+        connect, read = timeout
+    else:
+        connect = read = timeout
+    return (min(connect, limit) if connect else limit, min(read, limit) if read else limit)
+
+
 def _guarded_send(original_send: Any) -> Any:
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         reason = refused_host(origin(request.url or "")[1])
@@ -166,6 +181,7 @@ def _guarded_send(original_send: Any) -> Any:
                 ),
                 failure_type=FailureType.config_error,
             )
+        kwargs["timeout"] = _capped_timeout(kwargs.get("timeout"))
         if kwargs.get("stream"):
             return original_send(self, request, **kwargs)
         deadline = time.monotonic() + request_deadline_seconds()

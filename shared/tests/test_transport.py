@@ -141,6 +141,26 @@ def test_a_body_that_trickles_past_the_deadline_is_a_read_timeout(monkeypatch):
         api.close()
 
 
+@pytest.mark.parametrize("timeout", [None, 300, (10, 300)])
+def test_a_server_that_never_answers_is_a_read_timeout_within_the_deadline(monkeypatch, timeout):
+    monkeypatch.setenv("CONNECTORS_REQUEST_DEADLINE_SECONDS", "1")
+    released = threading.Event()
+
+    def silent(h: BaseHTTPRequestHandler) -> None:  # accepts the request, sends nothing, hangs up after 10 s
+        released.wait(10)
+        h.close_connection = True
+
+    api = _Server(silent)
+    try:
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(f"{api.url}/silent", timeout=timeout)
+        assert time.monotonic() - started < 3
+    finally:
+        released.set()
+        api.close()
+
+
 def test_a_whole_body_is_read_and_decoded_as_before():
     body = b'{"results": [' + b",".join(b'{"id": %d}' % i for i in range(20000)) + b"]}"
     api = _Server(lambda h: _reply(h, 200, body))
