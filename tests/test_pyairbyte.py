@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,20 +23,8 @@ from tests.sandbox import Sandbox
 pytestmark = pytest.mark.pyairbyte
 
 REPO = Path(__file__).resolve().parent.parent
-PYAIRBYTE_PYTHON = REPO / ".venv-pyairbyte" / "bin" / "python"
 LOAD_SCRIPT = REPO / "tests" / "containers" / "pyairbyte_load.py"
 CONNECTORS = connectors()
-
-
-@pytest.fixture(scope="module")
-def pyairbyte_python() -> Path:
-    setup = subprocess.run(["bash", str(REPO / "tests" / "containers" / "setup_pyairbyte.sh")],
-                           capture_output=True, text=True)
-    if setup.returncode != 0:
-        if shutil.which("python3") is None:
-            pytest.skip("PyAirbyte needs python3 with venv to build .venv-pyairbyte")
-        pytest.fail(f"could not install PyAirbyte into .venv-pyairbyte:\n{setup.stdout[-3000:]}{setup.stderr[-3000:]}")
-    return PYAIRBYTE_PYTHON
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -24,21 +23,9 @@ from tests.sandbox import Sandbox
 pytestmark = pytest.mark.pyairbyte
 
 REPO = Path(__file__).resolve().parent.parent
-PYAIRBYTE_PYTHON = REPO / ".venv-pyairbyte" / "bin" / "python"
 EXAMPLE = REPO / "examples" / "revenue_in_one_query.py"
 RECORDS = 120
 DAYS = 10
-
-
-@pytest.fixture(scope="module")
-def pyairbyte_python() -> Path:
-    setup = subprocess.run(["bash", str(REPO / "tests" / "containers" / "setup_pyairbyte.sh")],
-                           capture_output=True, text=True)
-    if setup.returncode != 0:
-        if shutil.which("python3") is None:
-            pytest.skip("PyAirbyte needs python3 with venv to build .venv-pyairbyte")
-        pytest.fail(f"could not install PyAirbyte into .venv-pyairbyte:\n{setup.stdout[-3000:]}{setup.stderr[-3000:]}")
-    return PYAIRBYTE_PYTHON
 
 
 def _orders(connector: str, sandbox: Sandbox) -> List[Dict[str, Any]]:

@@ -1,11 +1,8 @@
 """TextYess pieces the declarative manifest cannot express.
 
 - ``CampaignPartitionRouter``: campaign_orders partitions from ``campaign_ids``, or from the campaigns stream.
-- ``PerPartitionStateOnly``: a campaign first seen starts at ``start_date`` instead of the other campaigns' cursor.
 - ``TextyessCheck``: the ``check`` (run by ``SourceTextyess.check``) that also validates ``campaign_ids`` and the campaign listing,
   its probes sent under the shared error policy (``CheckProbeErrorHandler``).
-
-``PerPartitionStateOnly`` is generic (any partitioned incremental stream) and a candidate for ``connectors_shared``.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.checks.check_stream import CheckStream
-from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
     SubstreamPartitionRouter,
 )
@@ -101,32 +97,6 @@ class CampaignPartitionRouter(SubstreamPartitionRouter):
             )
 
 
-class PerPartitionStateOnly(StateMigration):
-    """Drop the global fallback cursor from per-partition state, so a new partition starts at ``start_date``.
-
-    The CDK's per-partition cursor saves ``state`` (the newest cursor over all partitions) beside ``states`` and starts
-    any partition missing from ``states`` there: a campaign added after the first sync would skip all its older
-    orders. Before: ``{"states": [{"partition": {...A}, "cursor": {...}}], "state": {"createdAt": "2024-06-01..."},
-    "lookback_window": 86400}``; after: ``{"states": [...]}``. State that switched to the global cursor (more than
-    10,000 partitions) is left as it is, since ``state`` is then the only cursor.
-    """
-
-    def __init__(self, **_: Any) -> None:
-        pass
-
-    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
-        return bool(
-            stream_state
-            and "states" in stream_state
-            and not stream_state.get("use_global_cursor")
-            and ("state" in stream_state or "lookback_window" in stream_state)
-        )
-
-    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
-        return {key: value for key, value in stream_state.items() if key not in ("state", "lookback_window")}
-
-
-@dataclass
 class CheckProbeErrorHandler(VendorErrorHandler):
     """The shared error policy (``VendorErrorHandler``) for the check's probes, which word the answers themselves.
 
