@@ -339,6 +339,19 @@ def _pattern_words(shown: str, schema: Mapping[str, Any]) -> str:
     return f"{shown} does not have the expected form" + (f" ({what})" if what else "")
 
 
+# JSON-schema keywords whose failure reads the same whatever the field: "{shown}" is the field's value as shown.
+_BOUND_WORDS = {
+    "minimum": "{shown} is below the minimum of {expected}",
+    "maximum": "{shown} is above the maximum of {expected}",
+    "exclusiveMinimum": "{shown} must be more than {expected}",
+    "exclusiveMaximum": "{shown} must be less than {expected}",
+    "maxLength": "{shown} is longer than {expected} characters",
+    "uniqueItems": "{shown} lists the same value more than once; list each value once",
+    "minItems": "{shown} needs at least {expected} value(s)",
+    "maxItems": "{shown} has more than {expected} value(s)",
+}
+
+
 def _sentences(error: ValidationError, properties: Mapping[str, Any]) -> Iterable[Tuple[str, str, str]]:
     """``(field, sentence, jsonschema's message)`` for one error (a missing-fields error: one per missing field).
 
@@ -379,27 +392,13 @@ def _sentences(error: ValidationError, properties: Mapping[str, Any]) -> Iterabl
         sentence = f"{shown} is not {_expected_types(expected)}{for_example}"
     elif kind == "pattern":
         sentence = _pattern_words(shown, schema)
-    elif kind == "minimum":
-        sentence = f"{shown} is below the minimum of {expected}"
-    elif kind == "maximum":
-        sentence = f"{shown} is above the maximum of {expected}"
-    elif kind == "exclusiveMinimum":
-        sentence = f"{shown} must be more than {expected}"
-    elif kind == "exclusiveMaximum":
-        sentence = f"{shown} must be less than {expected}"
+    elif kind in _BOUND_WORDS:
+        sentence = _BOUND_WORDS[kind].format(shown=shown, expected=expected)
     elif kind == "minLength":
         sentence = f"{shown} is empty; give it a value" if expected == 1 else f"{shown} is shorter than {expected} characters"
-    elif kind == "maxLength":
-        sentence = f"{shown} is longer than {expected} characters"
     elif kind in ("enum", "const"):
         options = expected if kind == "enum" else [expected]
         sentence = f"{shown} is not one of: {', '.join(str(option) for option in options)}"
-    elif kind == "uniqueItems":
-        sentence = f"{shown} lists the same value more than once; list each value once"
-    elif kind == "minItems":
-        sentence = f"{shown} needs at least {expected} value(s)"
-    elif kind == "maxItems":
-        sentence = f"{shown} has more than {expected} value(s)"
     elif kind == "additionalProperties":
         extra = sorted(set(value) - set(schema.get("properties") or {})) if isinstance(value, Mapping) else []
         sentence = f"has settings this connector does not know: {', '.join(extra)}"
