@@ -26,6 +26,8 @@ from tests.harness import REPO, Connector, ConnectorRunner, Run, configured_cata
 from tests.sandbox import Sandbox
 from tests.sandbox.changes import Changes
 from tests.sandbox.common import UTC
+from tests.sandbox.leadway import LOCATION_ID as LEADWAY_LOCATION
+from tests.sandbox.leadway import SECOND_LOCATION_ID as LEADWAY_SECOND_LOCATION
 from tests.sandbox.textyess import campaign_id as textyess_campaign_id
 
 pytestmark = pytest.mark.integration
@@ -166,15 +168,23 @@ def test_wickedreports_refund_ltv_change_and_late_order_arrive_with_the_next_syn
 
 def test_leadway_refund_fulfilment_cancellation_and_late_order_arrive_with_the_next_sync(sandbox):
     vendor = sandbox.vendor("leadway")
-    config = {**connector("source-leadway").sandbox_config(sandbox.url), "start_date": "2024-10-01"}
+    config = {**connector("source-leadway").sandbox_config(sandbox.url), "start_date": "2024-10-01",
+              "location_ids": [LEADWAY_LOCATION, LEADWAY_SECOND_LOCATION]}  # the lookback holds for every location
     config.pop("lookback_days")  # the sandbox config turns it off; this test is about the default
     runner = ConnectorRunner(connector("source-leadway"), config)
     catalog = catalog_for(runner, "orders", "transactions", "subscriptions")
     changed: Dict[str, str] = {}
 
     def make_changes(first: Run) -> None:
-        [saved] = [value for _, value in _cursor_values(first.final_stream_states()["transactions"])]  # one location
-        newest = dt.datetime.fromisoformat(saved).replace(tzinfo=UTC)
+        saved = dict(_cursor_values(first.final_stream_states()["transactions"]))  # one entry per location
+        newest = dt.datetime.fromisoformat(saved[f"{LEADWAY_LOCATION}/createdAt"]).replace(tzinfo=UTC)
+        newest_second = dt.datetime.fromisoformat(saved[f"{LEADWAY_SECOND_LOCATION}/createdAt"]).replace(tzinfo=UTC)
+        changed["refunded_second"] = vendor.find("transactions", newest_second - days(12),
+                                                 location=LEADWAY_SECOND_LOCATION)
+        vendor.change("transactions", changed["refunded_second"], status="refunded", amountRefunded="12.00")
+        changed["too_old_second"] = vendor.find("transactions", newest_second - days(45),
+                                                location=LEADWAY_SECOND_LOCATION)
+        vendor.change("transactions", changed["too_old_second"], status="refunded", amountRefunded="1")
         changed["refunded"] = vendor.find("transactions", newest - days(10))
         vendor.change("transactions", changed["refunded"], status="refunded", amountRefunded="30.50")
         changed["fulfilled"] = vendor.find("orders", newest - days(3))
@@ -193,13 +203,16 @@ def test_leadway_refund_fulfilment_cancellation_and_late_order_arrive_with_the_n
     assert by_key(second, "subscriptions", "_id")[changed["cancelled"]]["status"] == "canceled"
     assert changed["late"] in orders
     assert changed["too_old"] not in transactions
+    assert transactions[changed["refunded_second"]]["status"] == "refunded"
+    assert transactions[changed["refunded_second"]]["location_id"] == LEADWAY_SECOND_LOCATION
+    assert changed["too_old_second"] not in transactions
     assert_state_never_moves_back(first, second)
     warehouse = append_dedup(catalog, "transactions", first, second)
     assert warehouse[(changed["refunded"],)]["status"] == "refunded"
     assert warehouse[(changed["too_old"],)]["status"] == "succeeded"  # older than the lookback: needs a full refresh
 
     without = without_lookback(runner, catalog, first)
-    assert changed["refunded"] not in by_key(without, "transactions", "_id")
+    assert not {changed["refunded"], changed["refunded_second"]} & set(by_key(without, "transactions", "_id"))
     assert not {changed["fulfilled"], changed["late"]} & set(by_key(without, "orders", "_id"))
 
 
@@ -259,7 +272,7 @@ def test_shopline_changed_orders_arrive_by_updated_at_but_not_through_the_campai
     vendor = sandbox.vendor("shopline")
     config = {**connector("source-shopline").sandbox_config(sandbox.url), "start_date": "2024-11-01"}
     runner = ConnectorRunner(connector("source-shopline"), config)
-    catalog = catalog_for(runner, "orders", "affiliate_campaign_orders")
+    catalog = catalog_for(runner, "orders", "order_items", "affiliate_campaign_orders")
     changed: Dict[str, str] = {}
 
     def make_changes(first: Run) -> None:
@@ -289,6 +302,20 @@ def test_shopline_changed_orders_arrive_by_updated_at_but_not_through_the_campai
     assert warehouse[(changed["old_cancelled"],)]["status"] == "cancelled"
     assert append_dedup(catalog, "affiliate_campaign_orders", first, second)[
         (vendor.campaign(0)["id"], changed["old_cancelled"])]["status"] != "cancelled"  # the README's limit
+
+    # order_items, read from the same pages by the same updated_at windows, bring the changed orders' lines again.
+    lines_of = {}
+    for item in records(second, "order_items"):
+        lines_of.setdefault(item["order_id"], []).append(item)
+    # (order_items keeps its own state, the newest order that had lines, so it may re-read a few more orders.)
+    with_lines = {name for name in ("old_cancelled", "shown_late") if orders[changed[name]].get("subtotal_items")}
+    assert with_lines, "the sandbox should give at least one changed order some lines"
+    for name in with_lines:
+        lines = lines_of[changed[name]]
+        assert len(lines) == len(orders[changed[name]]["subtotal_items"]), name
+        assert {line["order_updated_at"] for line in lines} == {orders[changed[name]]["updated_at"]}, name
+    assert changed["too_old"] in {item["order_id"] for item in records(first, "order_items")}
+    assert changed["too_old"] not in lines_of
 
     without = without_lookback(runner, catalog, first)
     assert changed["shown_late"] not in by_key(without, "orders")
