@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from connectors_shared.error_handling import MAX_MESSAGE_CHARS
 from tests.harness import connectors
 from tests.sandbox.hostile import (
     MOVED_MARKER,
@@ -49,7 +50,10 @@ METADATA_HOSTS = {
     "link-local-ipv6": "[fe80::1]",
     "aws-ipv6": "[fd00:ec2::254]",
     "gcp-name": "metadata.google.internal",
+    "aws-ipv4-as-one-number": "2852039166",  # 169.254.169.254 as the resolver also reads it
+    "aws-ipv4-in-hex-parts": "0xa9.0xfe.0xa9.0xfe",
 }
+CUT_INTO_SECRET = 8  # characters of the secret before the cut
 METADATA_URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 
 
@@ -211,6 +215,20 @@ def scenario_private_base_url(connector, host):
         return {"outcome": outcome, "requests": len(hostile.vendor(profile).request_log)}
 
 
+def scenario_secret_at_the_cut(connector):
+    """A 401 whose message quotes the token just where a long message is cut short (MAX_MESSAGE_CHARS)."""
+    profile = PROFILES[connector.name]
+    with Hostile() as hostile:
+        config = secret_config(hostile, profile)
+        [secret] = secrets_of(profile, config)[:1]
+        text = " token=" + secret
+        padding = "Invalid credentials; the request was: " + "x" * MAX_MESSAGE_CHARS
+        message = padding[:MAX_MESSAGE_CHARS - len(" token=") - CUT_INTO_SECRET] + text
+        hostile.rewrite(profile, lambda request, response: Response(401, {"statusCode": 401, "message": message}))
+        outcome = hostile.run(profile, config, "check")
+    return {"outcome": outcome, "secrets": secrets_of(profile, config), "prefix": secret[:CUT_INTO_SECRET]}
+
+
 SCENARIOS = {
     "test_spec_and_discover_print_no_secret": scenario_spec_and_discover,
     "test_error_bodies_echoing_the_request_do_not_leak_the_secret": scenario_echoed_error,
@@ -220,6 +238,7 @@ SCENARIOS = {
     "test_metadata_base_url_is_refused_before_any_request": scenario_metadata_base_url,
     "test_password_in_base_url_never_appears_in_output": scenario_credentials_in_base_url,
     "test_loopback_and_private_base_urls_keep_working": scenario_private_base_url,
+    "test_a_message_cut_short_shows_no_part_of_the_secret": scenario_secret_at_the_cut,
 }
 
 
@@ -269,6 +288,17 @@ def test_error_bodies_echoing_the_request_do_not_leak_the_secret(connector, stat
     assert_no_leak(outcome, result["secrets"])
     failed = outcome.returncode != 0 or (outcome.connection_status() or {}).get("status") == "FAILED"
     assert failed, f"HTTP {status} on every request, yet {command} succeeded:\n{outcome.describe()}"
+
+
+@pytest.mark.parametrize("connector", CONNECTORS, ids=IDS)
+def test_a_message_cut_short_shows_no_part_of_the_secret(connector, result):
+    """Masked before it is cut: cut first, the secret split at the cut no longer matches, and its start is printed."""
+    outcome = result["outcome"]
+    assert (outcome.connection_status() or {}).get("status") == "FAILED", outcome.describe()
+    assert "Invalid credentials" in failure_text(outcome), outcome.describe()
+    assert_no_leak(outcome, result["secrets"])
+    for where, text in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        assert result["prefix"] not in text, f"the secret's first characters reached {where}:\n{outcome.describe()}"
 
 
 REDIRECT_CASES = [(c, "port", command) for c in CONNECTORS for command in ("check", "read")] + [

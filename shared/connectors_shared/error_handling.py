@@ -66,6 +66,7 @@ from connectors_shared.cdk_hooks import QuietCdkBackoffLog, cdk_backoff_answer
 from connectors_shared.decoding import parse_once, request_path
 from connectors_shared.pagination import as_number, dig
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, seconds_until_reset, too_long_a_wait, wait_scale
+from connectors_shared.secret_masking import shorten
 from connectors_shared.transport import display_origin
 
 logger = logging.getLogger("airbyte")
@@ -263,13 +264,13 @@ def vendor_message(response: requests.Response) -> str:
         for key in ("message", "error_description", "error", "errors", "detail"):
             value = body.get(key)
             if isinstance(value, list) and value:
-                return "; ".join(str(item) for item in value)[:MAX_MESSAGE_CHARS]
+                return shorten("; ".join(str(item) for item in value), MAX_MESSAGE_CHARS)
             if isinstance(value, dict) and value:
-                return orjson.dumps(value).decode()[:MAX_MESSAGE_CHARS]
+                return shorten(orjson.dumps(value).decode(), MAX_MESSAGE_CHARS)
             if value not in (None, ""):
-                return str(value)[:MAX_MESSAGE_CHARS]
+                return shorten(str(value), MAX_MESSAGE_CHARS)
     text = (response.text or "").strip()
-    return text[:MAX_MESSAGE_CHARS] if text else (response.reason or f"HTTP {response.status_code}")
+    return shorten(text, MAX_MESSAGE_CHARS) if text else (response.reason or f"HTTP {response.status_code}")
 
 
 @dataclass

@@ -33,6 +33,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors_shared.decoding import StrictJsonDecoder, parsed_body, request_path
 from connectors_shared.pagination import PageNumberToTotal, dig
+from connectors_shared.secret_masking import shorten
 
 
 def _literal_path(path: Any, owner: str, what: str) -> List[str]:
@@ -74,8 +75,7 @@ def _described(value: Any) -> str:
         return "null"
     kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list",
             dict: "an object"}.get(type(value), "a value")
-    shown = orjson.dumps(value, default=str).decode()
-    return f"{kind} ({shown[:60] + '...' if len(shown) > 60 else shown})"
+    return f"{kind} ({shorten(orjson.dumps(value, default=str).decode(), 60, '...')})"
 
 
 @dataclass

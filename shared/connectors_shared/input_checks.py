@@ -32,6 +32,7 @@ from jsonschema.exceptions import ValidationError
 from airbyte_cdk.sources.declarative.interpolation import InterpolatedString
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connectors_shared.secret_masking import shorten
 from connectors_shared.transport import check_base_url
 
 logger = logging.getLogger("airbyte")
@@ -286,7 +287,7 @@ def _shown(value: Any) -> str:
         text = repr(value)
     else:
         text = json.dumps(value, default=str)
-    return text if len(text) <= SHOWN_VALUE_CHARACTERS else text[: SHOWN_VALUE_CHARACTERS - 3] + "..."
+    return shorten(text, SHOWN_VALUE_CHARACTERS - 3, "...")
 
 
 def _example(schema: Mapping[str, Any]) -> Optional[str]:

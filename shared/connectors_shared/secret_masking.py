@@ -10,7 +10,10 @@ CONNECTION_STATUS. ``SecretMasker`` is applied to every line the connector write
 - a line that contains one is parsed and every string in it masked, so the line stays valid JSON;
   RECORD lines are left alone (records are the vendor's data, and scanning them costs throughput);
 - secrets shorter than ``MIN_SECRET_LENGTH`` characters are not masked: replacing ``1`` or ``a`` everywhere would
-  garble every message without hiding anything.
+  garble every message without hiding anything;
+- text quoted back in a message and shortened (a vendor's error body, a refused value) goes through ``shorten``,
+  which masks before it cuts: cut first, a secret split at the cut would no longer match, and its first characters
+  would be printed. ``launch_source`` gives ``PROCESS_MASKER`` the secrets.
 """
 
 from __future__ import annotations
@@ -109,6 +112,15 @@ class SecretMasker:
                 line = self._plain(line)
             lines.append(line)
         return "\n".join(lines)
+
+
+PROCESS_MASKER = SecretMasker()  # the masker of the running connector's output (launch_source sets its secrets)
+
+
+def shorten(text: str, limit: int, suffix: str = "") -> str:
+    """``text`` cut to ``limit`` characters (``suffix`` added when cut), its secrets masked before the cut."""
+    text = PROCESS_MASKER._plain(text)
+    return text if len(text) <= limit else text[:limit] + suffix
 
 
 class MaskingStream:

@@ -60,7 +60,7 @@ from connectors_shared.input_checks import (
     unknown_streams,
 )
 from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
-from connectors_shared.secret_masking import MaskingStream, SecretMasker, secrets_of
+from connectors_shared.secret_masking import PROCESS_MASKER, MaskingStream, SecretMasker, secrets_of
 
 
 def _seconds(iso_duration: str) -> float:
@@ -394,7 +394,7 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     - any other exception becomes one error trace, never a bare traceback.
     """
     args = sys.argv[1:] if args is None else args
-    masker = SecretMasker()
+    masker = PROCESS_MASKER
     out = _mask_process_output(masker)
     try:
         source = build_source(source_class, args)

@@ -9,7 +9,10 @@ CDK's and our own (TextYess's check):
   before anything is sent there, so no header (``apikey``, ``x-auth-token``, ``Authorization``) can follow it.
   (``requests`` itself strips only ``Authorization`` on a host change, and only that header.)
 - **No cloud metadata endpoints.** A request to a link-local address (169.254.0.0/16, fe80::/10), to AWS's
-  fd00:ec2::254 or to a metadata host name is refused before it is sent. ``check_base_url`` says the same of a
+  fd00:ec2::254 or to a metadata host name is refused before it is sent, whatever its spelling: an IPv4 address
+  written as one number (``2852039166``), in hex or octal parts (``0xa9.0xfe.0xa9.0xfe``) is read as the resolver
+  reads it, and a host name is looked up before the first real request to it (once per name and process) and refused
+  when any of its addresses is such a one (``169.254.169.254.nip.io``). ``check_base_url`` says the same of a
   configured ``base_url`` before any request. Loopback and private addresses are allowed (sandboxes, proxies).
 - **Every request ends.** The body is read under an overall deadline (``REQUEST_DEADLINE_SECONDS``, default 120 s;
   ``CONNECTORS_REQUEST_DEADLINE_SECONDS`` in the environment overrides it), and the connect and read timeouts are
@@ -19,8 +22,11 @@ CDK's and our own (TextYess's check):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
+import re
+import socket
 import time
 from typing import Any, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
@@ -73,16 +79,58 @@ def refused_host(host: str) -> Optional[str]:
     name = host.strip("[]").lower().rstrip(".")
     if name in METADATA_HOST_NAMES:
         return "a cloud metadata service"
-    try:
-        address = ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
+    address = _ip_literal(name)
+    if address is None:
         return None
+    return refused_address(address)
+
+
+def refused_address(address: Any) -> Optional[str]:
+    """Why connecting to IP ``address`` is refused, or ``None``."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address == _AWS_METADATA_V6:
         return "a cloud metadata service"
     if address in (_LINK_LOCAL_V4 if address.version == 4 else _LINK_LOCAL_V6):
         return "a link-local address, where cloud metadata services live"
+    return None
+
+
+_NUMERIC_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$")
+
+
+def _ip_literal(name: str) -> Any:
+    """The address a host written as an IP literal stands for, in any spelling the resolver accepts; else ``None``."""
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        pass
+    if _NUMERIC_IPV4.match(name):  # 2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(name))
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def refused_resolution(host: str) -> Optional[str]:
+    """Why ``host``, a name, is refused for one of the addresses it resolves to; ``None`` when none is (or the name
+    does not resolve: the request then fails as unreachable, as it would have anyway)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if not name or _ip_literal(name) is not None:
+        return None
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        try:
+            reason = refused_address(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+        except ValueError:
+            continue
+        if reason:
+            return f"{reason} ({name} resolves to {info[4][0]})"
     return None
 
 
@@ -172,7 +220,10 @@ def _capped_timeout(timeout: Any) -> Any:
 
 def _guarded_send(original_send: Any) -> Any:
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        reason = refused_host(origin(request.url or "")[1])
+        host = origin(request.url or "")[1]
+        reason = refused_host(host)
+        if not reason and isinstance(self.get_adapter(request.url or ""), requests.adapters.HTTPAdapter):
+            reason = refused_resolution(host)  # a real connection (not a test's mock adapter): where does it go?
         if reason:
             raise AirbyteTracedException(
                 message=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,6 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 import requests
+import requests_mock
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors_shared import transport
@@ -102,7 +104,8 @@ def test_a_redirect_to_a_metadata_address_is_refused():
 @pytest.mark.parametrize(
     "url",
     ["http://169.254.169.254/latest", "http://[fe80::1]/x", "http://[fd00:ec2::254]/", "http://metadata.google.internal/",
-     "http://[::ffff:169.254.169.254]/"],
+     "http://[::ffff:169.254.169.254]/", "http://2852039166/", "http://0xa9fea9fe/", "http://0xa9.0xfe.0xa9.0xfe/",
+     "http://0251.0376.0251.0376/", "http://169.254.43518/"],
 )
 def test_requests_to_metadata_hosts_are_refused_before_sending(url):
     with pytest.raises(AirbyteTracedException, match="metadata|link-local"):
@@ -111,9 +114,40 @@ def test_requests_to_metadata_hosts_are_refused_before_sending(url):
         transport.check_base_url(url)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/x", "http://10.1.2.3/", "https://api.wickedreports.com", None, ""])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/x", "http://10.1.2.3/", "https://api.wickedreports.com", None, "",
+                                 "http://2130706433:8765/x", "http://1.2.3/"])
 def test_loopback_private_and_public_base_urls_are_accepted(url):
     transport.check_base_url(url)
+
+
+def test_a_host_name_that_resolves_to_a_metadata_address_is_refused_before_connecting(monkeypatch):
+    """``169.254.169.254.nip.io`` passes every check of the name; where it resolves to does not."""
+    looked_up, connected = [], []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        looked_up.append(host)
+        if host == "metadata-alias.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 0))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: connected.append(address))
+    transport.refused_resolution.cache_clear()
+    try:
+        with pytest.raises(AirbyteTracedException, match="link-local.*metadata-alias.example resolves to 169.254.169.254"):
+            requests.get("http://metadata-alias.example/latest", timeout=1)
+        assert looked_up == ["metadata-alias.example"] and connected == []
+    finally:
+        transport.refused_resolution.cache_clear()
+
+
+def test_a_test_adapter_is_not_looked_up(monkeypatch):
+    """Mocked requests (requests_mock, the CDK's HttpMocker) never reach the resolver."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("looked up a mocked host"))
+    with requests_mock.Mocker() as mocker:
+        mocker.get("https://api.wickedreports.com/orders", json={"results": []})
+        assert requests.get("https://api.wickedreports.com/orders").json() == {"results": []}
 
 
 def test_a_body_that_trickles_past_the_deadline_is_a_read_timeout(monkeypatch):
