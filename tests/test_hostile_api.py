@@ -249,7 +249,7 @@ def scenario_fatal_answer_stops_the_whole_sync(connector, status):
         outcome = hostile.run(profile, config, "read", catalog=catalog_for(profile), timeout=60)
         carrying = [r for r in hostile.vendor(profile).request_log
                     if any(BAD_TOKEN in value for value in r.headers.values())]
-    return {"outcome": outcome, "requests": len(carrying)}
+    return {"outcome": outcome, "requests": len(carrying), "profile": profile}
 
 
 def scenario_trickling_body_hits_the_request_deadline(connector):
@@ -508,6 +508,11 @@ def test_fatal_answer_stops_the_whole_sync_at_once(connector, status, result):
     assert not outcome.timed_out, report
     assert outcome.returncode != 0, f"the sync ended successfully after HTTP {status}:\n{report}"
     assert len(outcome.errors) == 1, f"{len(outcome.errors)} TRACE errors instead of one:\n{report}"
+    [error] = outcome.errors
+    assert error.get("failure_type") == "config_error", report
+    assert str(error.get("message")).startswith(result["profile"].label), (
+        f"the one error is not ours (a sentence naming the vendor first):\n{report}")
+    # Only the requests already in flight when the answer came (the workers read 2-4 at a time), and no more.
     assert result["requests"] <= 4, f"{result['requests']} requests carried the refused token (at most 4):\n{report}"
 
 

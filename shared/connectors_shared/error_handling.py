@@ -315,13 +315,14 @@ class VendorErrorHandler(DefaultErrorHandler):
             # Vendor filters apply to failures only: evaluating them on every page would cost a second JSON parse.
             return self._parse_success(response_or_exception)
         resolution = self._vendor_filters(response_or_exception)
-        if resolution:
-            return resolution
-        if isinstance(response_or_exception, requests.Response):
-            shared = self._classify(response_or_exception)
-            if shared:
-                return shared
-        return super().interpret_response(response_or_exception)
+        if not resolution and isinstance(response_or_exception, requests.Response):
+            resolution = self._classify(response_or_exception)
+        if not resolution:
+            resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.FAIL and resolution.failure_type == FailureType.config_error:
+            # A refused token, a 404, a refused page size: every other request of this sync would meet it too.
+            sync_stop.request()
+        return resolution
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)

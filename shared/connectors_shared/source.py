@@ -395,6 +395,7 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     """
     args = sys.argv[1:] if args is None else args
     masker = PROCESS_MASKER
+    masker.secrets = []  # this run's secrets only (tests launch several sources in one process)
     out = _mask_process_output(masker)
     try:
         source = build_source(source_class, args)
@@ -426,6 +427,8 @@ def run_entrypoint(source: Source, args: List[str], out: TextIO) -> int:
     entrypoint = ConnectorEntrypoint(source)
     parsed = entrypoint.parse_args(args)
     reading = parsed.command == "read"
+    if reading:
+        sync_stop.arm()  # once an error stops the sync, the other threads send nothing more
     failures: List[FailureType] = []
     failed_streams: List[str] = []
     write = out.write

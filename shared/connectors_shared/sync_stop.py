@@ -5,8 +5,13 @@ broken page, but not when the API asked for a day's wait (every other window wou
 request timed out through every retry (every other window waits just as long): there, each remaining window would
 repeat the same failure, one after another, for hours. Such an error calls ``request()`` before it is raised;
 ``connectors_shared.source.run_entrypoint`` ends the process right after writing the error's trace. Errors that
-are ``config_error`` (a refused token, a 404, a refused redirect, an unreachable host) stop the sync the same way
-without calling this.
+are ``config_error`` (a refused token, a 404, a refused redirect, an unreachable host) stop the sync the same way;
+the shared error handler calls ``request()`` for an answer it fails as one.
+
+Between the error and the end of the process the other worker threads would go on sending requests (each with the
+refused token). In a read (``arm()``, called by ``run_entrypoint``), ``connectors_shared.transport`` refuses every
+request once a stop is requested, so none is sent after the error. Outside a read (``check``, in-process tests)
+nothing is refused: Leadway's check, for one, asks every location even after one refused the token.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import threading
 
 _requested = threading.Event()
+_armed = threading.Event()
 
 
 def request() -> None:
@@ -22,3 +28,12 @@ def request() -> None:
 
 def requested() -> bool:
     return _requested.is_set()
+
+
+def arm() -> None:
+    """This process is a read: once a stop is requested, no further request may be sent."""
+    _armed.set()
+
+
+def refuses_requests() -> bool:
+    return _armed.is_set() and _requested.is_set()

@@ -36,7 +36,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
-from connectors_shared import cdk_hooks
+from connectors_shared import cdk_hooks, sync_stop
 
 REQUEST_DEADLINE_SECONDS = 120.0
 READ_CHUNK_BYTES = 1 << 20
@@ -220,6 +220,11 @@ def _capped_timeout(timeout: Any) -> Any:
 
 def _guarded_send(original_send: Any) -> Any:
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if sync_stop.refuses_requests():
+            raise AirbyteTracedException(
+                message="Not sent: the sync is stopping after an error every other request would meet too (above).",
+                failure_type=FailureType.transient_error,
+            )
         host = origin(request.url or "")[1]
         reason = refused_host(host)
         if not reason and isinstance(self.get_adapter(request.url or ""), requests.adapters.HTTPAdapter):
