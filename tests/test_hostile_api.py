@@ -11,6 +11,7 @@ Connector knowledge (records path, total fields, paging kind, streams) lives in 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -146,6 +147,27 @@ def scenario_repeated_cursor(connector):
             config, catalog = hostile.config(profile), catalog_for(profile, [profile.main.name])
         outcome = hostile.run(profile, config, "read", catalog=catalog, timeout=60)
     return {"outcome": outcome, "repeats": repeated.repeats}
+
+
+def scenario_future_record_in_one_partition(connector):
+    """TextYess's campaign_orders: one campaign's first page holds an order dated 2099."""
+    profile = PROFILES[connector.name]
+    name, good_state = profile.partitioned
+    campaign = good_state["states"][0]["partition"]["campaign_id"]
+    path, marked = f"/analytics/campaigns/{campaign}/orders", []
+
+    def rewriter(request, response):  # the campaign's first page, its total left as it is
+        if request.path != path or response.status != 200 or marked or not response.body.get("data"):
+            return None
+        body = copy.deepcopy(response.body)
+        body["data"][0]["createdAt"] = FUTURE_STAMP
+        marked.append(body["data"][0]["_id"])
+        return Response(200, body)
+
+    with Hostile() as hostile:
+        hostile.rewrite(profile, rewriter)
+        outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [name]))
+    return {"outcome": outcome, "marked": marked, "stream": name}
 
 
 def scenario_future_record(connector):
@@ -285,6 +307,7 @@ SCENARIOS = {
     "test_pages_far_beyond_the_advertised_total_end_in_a_loop_error": scenario_endless_pages,
     "test_repeated_cursor_ends_in_a_loop_error": scenario_repeated_cursor,
     "test_future_record_is_emitted_but_state_stays_at_now": scenario_future_record,
+    "test_future_record_in_one_partition_leaves_no_state_past_now": scenario_future_record_in_one_partition,
     "test_state_beyond_now_reads_nothing_and_warns": scenario_future_state,
     "test_record_that_is_not_an_object_fails_the_stream_plainly": scenario_non_object_record,
     "test_impossible_config_is_refused_before_any_request": scenario_config_errors_are_refused_before_any_request,
@@ -410,6 +433,27 @@ def test_future_record_is_emitted_but_state_stays_at_now(connector, result):
     final = states[-1]["stream"]["stream_state"]
     beyond = [value for value in dates_in(final) if value[:10] > today_utc()]
     assert not beyond, f"the final state of {stream.name} is past today ({today_utc()}): {json.dumps(final)}"
+
+
+PER_DATE_PARTITION = [c for c in CONNECTORS if c.name == "source-textyess"]  # a date cursor per partition
+
+
+@pytest.mark.parametrize("connector", PER_DATE_PARTITION, ids=ids(PER_DATE_PARTITION))
+def test_future_record_in_one_partition_leaves_no_state_past_now(connector, result):
+    """Each partition's cursor is capped at its window; nothing else in the state (no cursor over all partitions)
+    may carry the 2099 date either, or the next sync warns that it reads nothing."""
+    outcome = result["outcome"]
+    report = outcome.describe()
+    assert result["marked"], "the sandbox never served the campaign's first page (scenario problem)"
+    assert outcome.returncode == 0 and not outcome.errors, report
+    assert [r for r in outcome.stream_records(result["stream"]) if r.get("_id") == result["marked"][0]], report
+    states = outcome.stream_states(result["stream"])
+    assert states, report
+    for message in states:
+        state = message["stream"]["stream_state"]
+        beyond = [value for value in dates_in(state) if value[:10] > today_utc()]
+        assert not beyond, f"a state of {result['stream']} is past today ({today_utc()}): {json.dumps(state)}"
+        assert set(state) <= {"states", "use_global_cursor", "parent_state"}, json.dumps(state)
 
 
 @pytest.mark.parametrize("connector", INCREMENTAL, ids=ids(INCREMENTAL))

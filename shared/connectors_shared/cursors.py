@@ -115,7 +115,31 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
         return ceiling
 
 
-class PartitionWindowCursor(HookedPartitionCursor):
+class PartitionStateCursor(HookedPartitionCursor):
+    """The CDK's per-partition cursor without its cursor over all partitions: ``PartitionWindowCursor``'s first and
+    third points below, for any partition router (TextYess's campaigns, read from a parent stream, too).
+
+    The CDK's ``state`` (the newest record over every partition) is not capped as each partition's cursor is: one
+    record dated 2099 in one campaign was saved there, and the next sync warned that it would read nothing. It is
+    neither tracked nor saved.
+    """
+
+    track_global_cursor = False
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        state = super().state
+        if not self.uses_global_cursor:
+            state.pop("state", None)
+            state.pop("lookback_window", None)
+        return state
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for stream_slice in super().stream_slices():
+            yield HashedStreamSlice.of(stream_slice)
+
+
+class PartitionWindowCursor(PartitionStateCursor):
     """Per-partition state for partitions the user lists (Leadway's locations): each its own window cursor, nothing
     shared between them.
 
@@ -141,16 +165,3 @@ class PartitionWindowCursor(HookedPartitionCursor):
 
     checkpoint_every_window = True
     interleave_partitions = True
-    track_global_cursor = False
-
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        state = super().state
-        if not self.uses_global_cursor:
-            state.pop("state", None)
-            state.pop("lookback_window", None)
-        return state
-
-    def stream_slices(self) -> Iterable[StreamSlice]:
-        for stream_slice in super().stream_slices():
-            yield HashedStreamSlice.of(stream_slice)

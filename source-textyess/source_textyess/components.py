@@ -24,6 +24,8 @@ from airbyte_cdk.sources.streams.http.http_client import HttpClient
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.datetime_helpers import ab_datetime_parse
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from connectors_shared.component_factory import ComponentFactory
+from connectors_shared.cursors import PartitionStateCursor
 from connectors_shared.decoding import request_path
 from connectors_shared.error_handling import VendorErrorHandler, vendor_message
 
@@ -67,6 +69,13 @@ def configured_campaign_ids(config: Mapping[str, Any]) -> List[str]:
 
 
 @dataclass
+class TextyessComponentFactory(ComponentFactory):
+    """``ComponentFactory`` whose per-campaign cursors are ``PartitionStateCursor``: each campaign's state capped at
+    the window it read, and no uncapped cursor over all campaigns saved beside them."""
+
+    partition_cursor_class = PartitionStateCursor
+
+
 class CampaignPartitionRouter(SubstreamPartitionRouter):
     """One partition per campaign: the configured ``campaign_ids``, else every ``campaign._id`` of the parent stream.
 
