@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import sys
-import traceback
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
@@ -302,7 +301,33 @@ def _read_input(flag: str, path: str, reader: Any) -> Any:
     try:
         return reader(path)
     except (OSError, ValueError) as error:  # json.JSONDecodeError and the CDK's schema errors are ValueErrors
+        problem = _state_entry_problem(path) if flag == "--state" else None
+        if problem:
+            raise InputFileError(f"({flag} {path}): {problem}") from error
         raise InputFileError(f"({flag} {path}): {' '.join(str(error).split()).rstrip('.')}") from error
+
+
+def _state_entry_problem(path: str) -> Optional[str]:
+    """Which stream's entry of a state file that parses as JSON but not as Airbyte state is wrong, and how."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            entries = json.load(file)
+    except (OSError, ValueError):
+        return None
+    for entry in entries if isinstance(entries, list) else []:
+        stream = entry.get("stream") if isinstance(entry, dict) else None
+        if not isinstance(stream, dict):
+            continue
+        name = (stream.get("stream_descriptor") or {}).get("name") if isinstance(stream.get("stream_descriptor"), dict) else None
+        value = stream.get("stream_state")
+        if name and value is not None and not isinstance(value, dict):
+            kind = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+                type(value), "not an object")
+            return (
+                f"the saved state of stream {name} is {kind}, where an object such as {{\"cursor_field\": value}} "
+                f"belongs. {RESET_HINT}"
+            )
+    return None
 
 
 def build_source(source_class: type[ManifestSource], args: List[str]) -> Source:
@@ -405,7 +430,7 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
                 f"Could not read the files given on the command line"
                 f"{' ' if isinstance(error, InputFileError) else ': '}{error}. "
                 "Check that --config, --catalog and --state point to readable JSON files.",
-                traceback.format_exc(),
+                " ".join(str(error.__cause__ or error).split()),  # what the reader said; no traceback for a file
             )
             + "\n"
         )

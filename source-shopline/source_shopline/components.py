@@ -5,6 +5,7 @@ Nothing in it knows SHOPLINE; it lives here until a second connector needs it.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional
 
@@ -20,6 +21,9 @@ from connectors_shared.input_checks import RESET_HINT, config_error
 
 # The slice key under which a partition's saved keyset value reaches the requester.
 PREVIOUS_ID = "previous_id"
+# A saved keyset value: an id-like string (SHOPLINE's `last_id` is a string, 24 hex digits in its examples). Any
+# plain id of another shape still resumes; a number, an object or a blank is refused before any request.
+ORDER_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
 class KeysetPartitionCursor(Cursor):
@@ -62,7 +66,7 @@ class KeysetPartitionCursor(Cursor):
         for entry in stream_state.get("states") or []:
             key = (entry.get("partition") or {}).get(self._partition_field)
             value = (entry.get("cursor") or {}).get(self.cursor_field.cursor_field_key)
-            if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
+            if value is not None and not (isinstance(value, str) and ORDER_ID.match(value)):
                 raise config_error(
                     f"The saved state of stream {self._stream_name} holds {self.cursor_field.cursor_field_key} = "
                     f"{value!r} for {self._partition_field} {key}, which is not an order id. {RESET_HINT}"
