@@ -226,12 +226,15 @@ def _bad_state(profile, variant: str):
         stream = profile.incremental
         value = "yesterday" if variant == "not-a-date" else 12345
         return stream.name, {stream.cursor: value}
+    if variant == "state-a-list":  # the stream's whole state is not an object
+        return profile.incremental.name, [{profile.incremental.cursor: START}]
     name, good = profile.partitioned
     entry = good["states"][0]
     if variant == "entry-not-an-object":
         return name, {"states": ["oops", {"partition": 42, "cursor": entry["cursor"]}]}
     cursor_key = next(iter(entry["cursor"]))
-    return name, {"states": [{"partition": entry["partition"], "cursor": {cursor_key: {"not": "a cursor"}}}]}
+    value = 42 if variant == "cursor-a-number" else {"not": "a cursor"}  # a number: neither a date nor an order id
+    return name, {"states": [{"partition": entry["partition"], "cursor": {cursor_key: value}}]}
 
 
 def scenario_state_that_cannot_be_a_cursor(connector, variant):
@@ -240,7 +243,8 @@ def scenario_state_that_cannot_be_a_cursor(connector, variant):
     with Hostile() as hostile:
         outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [name]),
                               state=[stream_state(name, state)])
-    return {"outcome": outcome, "stream": name}
+        requests = hostile.requests_received()
+    return {"outcome": outcome, "stream": name, "requests": requests}
 
 
 UNKNOWN_STREAM = "stream_that_does_not_exist"
@@ -508,9 +512,9 @@ def test_impossible_config_is_refused_before_any_request(connector, case, result
     assert result["requests"] == 0, f"the sandbox received {result['requests']} request(s) for an impossible config"
 
 
-STATE_CASES = [(c, v) for c in INCREMENTAL for v in ("not-a-date", "number")]
+STATE_CASES = [(c, v) for c in INCREMENTAL for v in ("not-a-date", "number", "state-a-list")]
 PARTITION_CASES = [(c, v) for c in PARTITIONED
-                   for v in ("entry-not-an-object", "cursor-not-a-cursor")]
+                   for v in ("entry-not-an-object", "cursor-not-a-cursor", "cursor-a-number")]
 
 
 def _assert_state_config_error(result: Dict[str, Any]) -> None:
@@ -520,6 +524,7 @@ def _assert_state_config_error(result: Dict[str, Any]) -> None:
         f"no TRACE config_error names {stream}:\n{report}")
     assert "Traceback" not in outcome.stdout and "Traceback" not in outcome.stderr, (
         "a Traceback reached stdout or stderr:\n" + report)
+    assert result["requests"] == 0, f"{result['requests']} request(s) sent from a state that cannot be used:\n{report}"
 
 
 @pytest.mark.parametrize("connector,variant", STATE_CASES, ids=[f"{c.name}-{v}" for c, v in STATE_CASES])
