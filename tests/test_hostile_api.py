@@ -14,8 +14,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import re
-from typing import Any, Dict, List, Optional
+import time
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -25,11 +28,13 @@ from tests.sandbox.hostile import (
     FUTURE_STAMP,
     LOOP_CAP,
     START,
+    EndlessNextTokens,
     EndlessPages,
     Hostile,
     Outcome,
     PageCounter,
     PROFILES,
+    RateLimitSpent,
     RepeatedCursor,
     ServedRecords,
     broken_records,
@@ -74,6 +79,16 @@ def errors_naming(outcome: Outcome, *patterns: str) -> List[str]:
     """TRACE error messages matching every regular expression (case-insensitive)."""
     return [str(e.get("message") or "") for e in outcome.errors
             if all(re.search(p, str(e.get("message") or ""), re.IGNORECASE) for p in patterns)]
+
+
+def timed_run(hostile: Hostile, profile, config, *args: str, **kwargs: Any) -> Tuple[Outcome, float]:
+    """``hostile.run`` and the seconds from the connector's first stream STARTED (just before its first request) to
+    the process's exit: start-up (Python and CDK imports, slow on a loaded machine) is not counted."""
+    outcome = hostile.run(profile, config, *args, **kwargs)
+    ended = time.time()
+    started = [m["trace"]["emitted_at"] for m in outcome.of_type("TRACE")
+               if m["trace"].get("type") == "STREAM_STATUS" and m["trace"].get("emitted_at")]
+    return outcome, (ended - min(started) / 1000.0 if started else outcome.elapsed)
 
 
 def window_starts(hostile: Hostile, profile, stream) -> List[str]:
@@ -127,6 +142,16 @@ def scenario_early_end_on_page_2(connector, kind):
 def scenario_endless_pages(connector):
     profile = PROFILES[connector.name]
     endless = EndlessPages(profile, profile.main)
+    with Hostile() as hostile:
+        hostile.rewrite(profile, endless.rewriter())
+        outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [profile.main.name]),
+                              timeout=60)
+    return {"outcome": outcome, "served_beyond": endless.served_beyond}
+
+
+def scenario_fresh_tokens_beyond_the_total(connector):
+    profile = PROFILES[connector.name]
+    endless = EndlessNextTokens(profile, profile.main)
     with Hostile() as hostile:
         hostile.rewrite(profile, endless.rewriter())
         outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [profile.main.name]),
@@ -278,30 +303,72 @@ def scenario_fatal_answer_stops_the_whole_sync(connector, status):
     return {"outcome": outcome, "requests": len(carrying), "profile": profile}
 
 
+# Time-bound runs are killed only far beyond what their tests allow (CI runs two lanes on two cores: start-up alone can
+# take tens of seconds); the tests bound the seconds from the first stream STARTED to exit (``timed_run``).
+KILL_AFTER = 180
+
+
 def scenario_trickling_body_hits_the_request_deadline(connector):
     profile = PROFILES[connector.name]
     with Hostile() as hostile:
         hostile.rewrite(profile, trickle(1.0, path=profile.main.endpoint))
-        return {"outcome": hostile.run(profile, hostile.config(profile), "read",
-                                       catalog=catalog_for(profile, [profile.main.name]),
-                                       env={"CONNECTORS_REQUEST_DEADLINE_SECONDS": "2"}, timeout=60)}
+        outcome, seconds = timed_run(hostile, profile, hostile.config(profile), "read",
+                                     catalog=catalog_for(profile, [profile.main.name]),
+                                     env={"CONNECTORS_REQUEST_DEADLINE_SECONDS": "2"}, timeout=KILL_AFTER)
+        return {"outcome": outcome, "seconds": seconds}
 
 
 def scenario_day_long_retry_after_fails_at_once(connector):
     profile = PROFILES[connector.name]
     with Hostile() as hostile:
         hostile.rewrite(profile, rate_limited("100000", path=profile.main.endpoint))
-        outcome = hostile.run(profile, hostile.config(profile), "read",
-                              catalog=catalog_for(profile, [profile.main.name]), timeout=30)
-        return {"outcome": outcome, "requests": len(hostile.vendor(profile).request_log)}
+        outcome, seconds = timed_run(hostile, profile, hostile.config(profile), "read",
+                                     catalog=catalog_for(profile, [profile.main.name]), timeout=KILL_AFTER)
+        return {"outcome": outcome, "seconds": seconds, "requests": len(hostile.vendor(profile).request_log)}
+
+
+FAR_RESET_SECONDS = 100000  # 27.8 hours
+# How each vendor writes its reset value (tests/sandbox/*.py, as the APIs document it): TextYess (express-rate-limit)
+# an epoch in seconds, Leadway (LeadConnector) the window's length in milliseconds, the others seconds from now.
+RESET_FORMS = {"textyess": "epoch", "leadway": "milliseconds"}
+
+
+@lru_cache(maxsize=None)
+def budget_headers(connector: str) -> Tuple[str, str]:
+    """The remaining-calls and reset header names the connector paces by: its manifest's ``api_budget``."""
+    import yaml
+
+    (manifest,) = PROFILES[connector].connector_object().folder.glob("source_*/manifest.yaml")
+    budget = yaml.safe_load(manifest.read_text())["api_budget"]
+    return budget["ratelimit_remaining_header"], budget["ratelimit_reset_header"]
+
+
+def far_reset_headers(profile) -> Dict[str, str]:
+    remaining, reset = budget_headers(profile.connector)
+    form = RESET_FORMS.get(profile.vendor, "seconds")
+    value = {"epoch": math.ceil(time.time() + FAR_RESET_SECONDS), "milliseconds": FAR_RESET_SECONDS * 1000}.get(
+        form, FAR_RESET_SECONDS)
+    return {remaining: "0", reset: str(value)}
+
+
+def scenario_rate_limit_reset_far_away_fails_at_once(connector, status):
+    profile = PROFILES[connector.name]
+    spent = RateLimitSpent(lambda: far_reset_headers(profile), status=status, path=profile.main.endpoint)
+    with Hostile() as hostile:
+        hostile.rewrite(profile, spent.rewriter())
+        outcome, seconds = timed_run(hostile, profile, hostile.config(profile), "read",
+                                     catalog=catalog_for(profile, [profile.main.name]), timeout=KILL_AFTER)
+    return {"outcome": outcome, "seconds": seconds, "answered": spent.answered, "after": spent.after,
+            "headers": far_reset_headers(profile)}
 
 
 def scenario_closed_port_fails_naming_base_url(connector):
     profile = PROFILES[connector.name]
     with Hostile() as hostile:
         config = hostile.config(profile, base_url=f"http://127.0.0.1:{closed_port()}/{profile.vendor}")
-        return {"outcome": hostile.run(profile, config, "read", catalog=catalog_for(profile, [profile.main.name]),
-                                       timeout=120)}
+        outcome, seconds = timed_run(hostile, profile, config, "read",
+                                     catalog=catalog_for(profile, [profile.main.name]), timeout=KILL_AFTER)
+        return {"outcome": outcome, "seconds": seconds}
 
 
 SCENARIOS = {
@@ -311,6 +378,7 @@ SCENARIOS = {
     "test_pages_far_beyond_the_advertised_total_end_in_a_loop_error": scenario_endless_pages,
     "test_repeated_cursor_ends_in_a_loop_error": scenario_repeated_cursor,
     "test_future_record_is_emitted_but_state_stays_at_now": scenario_future_record,
+    "test_fresh_tokens_far_beyond_the_advertised_pages_end_in_a_loop_error": scenario_fresh_tokens_beyond_the_total,
     "test_future_record_in_one_partition_leaves_no_state_past_now": scenario_future_record_in_one_partition,
     "test_state_beyond_now_reads_nothing_and_warns": scenario_future_state,
     "test_record_that_is_not_an_object_fails_the_stream_plainly": scenario_non_object_record,
@@ -322,12 +390,14 @@ SCENARIOS = {
     "test_trickling_body_fails_on_the_request_deadline": scenario_trickling_body_hits_the_request_deadline,
     "test_timeout_retries_are_not_logged_as_rate_limits": scenario_trickling_body_hits_the_request_deadline,
     "test_day_long_retry_after_fails_at_once_stating_the_wait": scenario_day_long_retry_after_fails_at_once,
+    "test_rate_limit_reset_far_away_fails_at_once_stating_the_wait": scenario_rate_limit_reset_far_away_fails_at_once,
     "test_closed_port_fails_within_two_minutes_naming_base_url": scenario_closed_port_fails_naming_base_url,
 }
 SLOW = {
     "test_trickling_body_fails_on_the_request_deadline",
     "test_timeout_retries_are_not_logged_as_rate_limits",
     "test_day_long_retry_after_fails_at_once_stating_the_wait",
+    "test_rate_limit_reset_far_away_fails_at_once_stating_the_wait",
     "test_closed_port_fails_within_two_minutes_naming_base_url",
 }
 
@@ -412,6 +482,15 @@ def _assert_loop_error(outcome: Outcome, served: int, what: str) -> None:
 @pytest.mark.parametrize("connector", PAGE_OR_OFFSET, ids=ids(PAGE_OR_OFFSET))
 def test_pages_far_beyond_the_advertised_total_end_in_a_loop_error(connector, result):
     _assert_loop_error(result["outcome"], result["served_beyond"], "full pages beyond the advertised total")
+
+
+NEXT_TOKENS = [c for c in CONNECTORS if PROFILES[c.name].paging == "next"]
+
+
+@pytest.mark.parametrize("connector", NEXT_TOKENS, ids=ids(NEXT_TOKENS))
+def test_fresh_tokens_far_beyond_the_advertised_pages_end_in_a_loop_error(connector, result):
+    """Each page a new ``next`` token, the page number never advancing: only the count against totalPages notices."""
+    _assert_loop_error(result["outcome"], result["served_beyond"], "pages with new next tokens beyond totalPages")
 
 
 @pytest.mark.parametrize("connector", CURSOR_LOOPS, ids=ids(CURSOR_LOOPS))
@@ -572,11 +651,12 @@ def test_fatal_answer_stops_the_whole_sync_at_once(connector, status, result):
 
 @pytest.mark.parametrize("connector", CONNECTORS, ids=IDS)
 def test_trickling_body_fails_on_the_request_deadline(connector, result):
-    outcome = result["outcome"]
+    outcome, seconds = result["outcome"], result["seconds"]
     report = outcome.describe()
-    # ~30 s by the contract (one request: 6 attempts of 2 s, about 18 s alone), plus slack for this file's parallel runs.
-    assert not outcome.timed_out and outcome.elapsed <= 40, (
-        f"a body trickling at 1 byte/s kept the read going {outcome.elapsed:.0f} s "
+    # About 10 s by the contract (4 attempts of 2 s each, then the whole sync stops), timed from the first stream
+    # STARTED; 60 s leaves room for a loaded machine. Without the deadline a page (thousands of bytes) takes hours.
+    assert not outcome.timed_out and seconds <= 60, (
+        f"a body trickling at 1 byte/s kept the read going {seconds:.0f} s after its first stream started "
         f"(CONNECTORS_REQUEST_DEADLINE_SECONDS=2):\n{report}")
     assert outcome.returncode != 0, report
     assert errors_naming(outcome, r"time[sd]?[ -]?out|deadline"), f"no TRACE error mentions the timeout:\n{report}"
@@ -594,9 +674,11 @@ def test_timeout_retries_are_not_logged_as_rate_limits(connector, result):
 
 @pytest.mark.parametrize("connector", CONNECTORS, ids=IDS)
 def test_day_long_retry_after_fails_at_once_stating_the_wait(connector, result):
-    outcome = result["outcome"]
+    outcome, seconds = result["outcome"], result["seconds"]
     report = outcome.describe()
-    assert not outcome.timed_out, f"a 429 with Retry-After: 100000 kept the read going 30 s:\n{report}"
+    # Far below the 100000 s asked, with room for a loaded machine; "at once" is the request count below.
+    assert not outcome.timed_out and seconds <= 90, (
+        f"a 429 with Retry-After: 100000 kept the read going {seconds:.0f} s after its first stream started:\n{report}")
     assert outcome.returncode != 0, report
     # At once: the requests already in flight (the connectors read 2-4 at a time), and no more.
     assert result["requests"] <= 4, (
@@ -604,10 +686,35 @@ def test_day_long_retry_after_fails_at_once_stating_the_wait(connector, result):
     assert errors_naming(outcome, r"100[ ,.]?000"), f"no TRACE error states the 100000 s the API asked:\n{report}"
 
 
+# Every connector paces by its vendor's remaining-calls and reset headers (its manifest's api_budget). A 2xx saying no
+# call remains until a reset 27.8 hours away, and a 429 saying the same with the vendor's reset header (SHOPLINE's reset
+# header is Retry-After: test_day_long_retry_after_fails_at_once_stating_the_wait covers its 429).
+RESET_CASES = [(c, 200) for c in CONNECTORS] + [
+    (c, 429) for c in CONNECTORS if budget_headers(c.name)[1].lower() != "retry-after"]
+
+
+@pytest.mark.parametrize("connector,status", RESET_CASES, ids=[f"{c.name}-{status}" for c, status in RESET_CASES])
+def test_rate_limit_reset_far_away_fails_at_once_stating_the_wait(connector, status, result):
+    outcome, seconds = result["outcome"], result["seconds"]
+    profile = PROFILES[connector.name]
+    report = f"headers {result['headers']} on HTTP {status}\n{outcome.describe()}"
+    assert result["answered"], f"the sandbox never sent the rate-limit answer (scenario problem):\n{report}"
+    assert not outcome.timed_out and seconds <= 90, (
+        f"the read went on {seconds:.0f} s after its first stream started, for a reset 100000 s away:\n{report}")
+    assert outcome.returncode != 0, f"the sync ended successfully:\n{report}"
+    # At once: the requests already in flight when the answer came (the connectors read 2-4 at a time), and no more.
+    assert result["after"] <= 4, (
+        f"{result['after']} requests reached the sandbox after it said no call remains for 27.8 hours (at most 4):\n"
+        f"{report}")
+    assert errors_naming(outcome, re.escape(profile.label), r"27\.8 hours|\b100[ ,.]?000\b"), (
+        f"no TRACE error names {profile.label} and states the wait asked (27.8 hours, 100000 s):\n{report}")
+
+
 @pytest.mark.parametrize("connector", CONNECTORS, ids=IDS)
 def test_closed_port_fails_within_two_minutes_naming_base_url(connector, result):
-    outcome = result["outcome"]
+    outcome, seconds = result["outcome"], result["seconds"]
     report = outcome.describe()
-    assert not outcome.timed_out and outcome.elapsed <= 120, f"still running after 120 s:\n{report}"
+    assert not outcome.timed_out and seconds <= 120, (
+        f"still running {seconds:.0f} s after its first stream started:\n{report}")
     assert outcome.returncode != 0, report
     assert errors_naming(outcome, r"base_url"), f"no TRACE error names base_url:\n{report}"

@@ -9,8 +9,9 @@ are ``config_error`` (a refused token, a 404, a refused redirect, an unreachable
 the shared error handler calls ``request()`` for an answer it fails as one.
 
 Between the error and the end of the process the other worker threads would go on sending requests (each with the
-refused token). In a read (``arm()``, called by ``run_entrypoint``), ``connectors_shared.transport`` refuses every
-request once a stop is requested, so none is sent after the error. Outside a read (``check``, in-process tests)
+refused token). In a read (``arm()``, called by ``run_entrypoint``), ``connectors_shared.transport`` holds back every
+request once a stop is requested, so none is sent after the error: the thread waits for the process to end (its
+own error, raised at once, could reach the main thread before the one that stopped the sync, and be the one shown). Outside a read (``check``, in-process tests)
 nothing is refused: Leadway's check, for one, asks every location even after one refused the token.
 """
 
@@ -37,3 +38,8 @@ def arm() -> None:
 
 def refuses_requests() -> bool:
     return _armed.is_set() and _requested.is_set()
+
+
+def wait_for_exit(seconds: float) -> None:
+    """Block the calling worker thread for up to ``seconds`` (the process normally ends first)."""
+    threading.Event().wait(seconds)

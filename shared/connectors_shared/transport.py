@@ -39,6 +39,7 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSL
 from connectors_shared import cdk_hooks, sync_stop
 
 REQUEST_DEADLINE_SECONDS = 120.0
+STOP_GRACE_SECONDS = 30.0  # how long a request made after a sync stop waits for the process to end
 READ_CHUNK_BYTES = 1 << 20
 METADATA_HOST_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata.azure.internal"})
 _LINK_LOCAL_V4 = ipaddress.ip_network("169.254.0.0/16")
@@ -221,8 +222,12 @@ def _capped_timeout(timeout: Any) -> Any:
 def _guarded_send(original_send: Any) -> Any:
     def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if sync_stop.refuses_requests():
+            # The error that stopped the sync is on its way to the main thread, which ends the process once it has
+            # written it. Raising here could put this thread's error first and end the process with it instead, so
+            # wait for the end (bounded: should the process go on, say why this request was not sent).
+            sync_stop.wait_for_exit(STOP_GRACE_SECONDS)
             raise AirbyteTracedException(
-                message="Not sent: the sync is stopping after an error every other request would meet too (above).",
+                message="Not sent: the sync is stopping after an error every other request would meet too.",
                 failure_type=FailureType.transient_error,
             )
         host = origin(request.url or "")[1]

@@ -363,6 +363,51 @@ class EndlessPages:
         return on_stream(self.profile, self.stream, change)
 
 
+class EndlessNextTokens:
+    """Wicked's ``next`` paging that never runs dry: every answer to a ``next`` token repeats the first page in full,
+    still says ``page: 1`` of ``totalPages: 3`` (so the stop condition never holds) and hands out a new token each time.
+
+    No token repeats and no page ends with the record the page before ended with (each copy gets new ids), so only the
+    count of pages against the advertised total can notice. After ``cap`` such pages the answer is an empty page (see
+    EndlessPages); ``served_beyond`` counts them.
+    """
+
+    TOTAL_PAGES = 3
+
+    def __init__(self, profile: Profile, stream: Stream, cap: int = LOOP_CAP) -> None:
+        self.profile, self.stream, self.cap = profile, stream, cap
+        self.served_beyond = 0
+        self._first: Optional[Any] = None
+        self._lock = threading.Lock()
+
+    def rewriter(self) -> Rewriter:
+        def rewrite(request: Request, response: Response) -> Optional[Response]:
+            if request.path != self.stream.endpoint:
+                return None
+            if request.arg("next") is None:
+                if response.status != 200 or not isinstance(response.body, dict):
+                    return None
+                body = copy.deepcopy(response.body)
+                with self._lock:
+                    if self._first is None:
+                        self._first = copy.deepcopy(records_of(self.profile, body))
+                body.update(page=1, totalPages=self.TOTAL_PAGES, next="endless-0")
+                return Response(200, body, response.headers, content_type=response.content_type)
+            with self._lock:
+                self.served_beyond += 1
+                served, exhausted = self.served_beyond, self.served_beyond > self.cap
+                first = copy.deepcopy(self._first or [])
+            key = self.stream.primary_key
+            for record in first:  # new records each time: a page ending as the one before is caught another way
+                if isinstance(record, dict) and key in record:
+                    record[key] = record[key] + served * 10**9 if isinstance(record[key], int) else f"{record[key]}-{served}"
+            body = {"page": 1, "totalPages": self.TOTAL_PAGES, "next": f"endless-{served}"}
+            put(body, self.profile.records_path, [] if exhausted else first)
+            return Response(200, body)
+
+        return rewrite
+
+
 class RepeatedCursor:
     """Cursor paging that repeats itself: Wicked's ``next`` or SHOPLINE's ``last_id`` comes back unchanged.
 
@@ -453,6 +498,41 @@ def rate_limited(retry_after: str = "100000", path: Optional[str] = None) -> Rew
         return Response(429, {"message": "Too many requests, please try again later."}, {"Retry-After": retry_after})
 
     return rewrite
+
+
+class RateLimitSpent:
+    """Answers to ``path`` (every path when None) carry rate-limit ``headers`` saying no call remains until far away.
+
+    ``status`` 200 keeps the page (a 2xx that spends the last call: the connector must not pause for the reset it
+    announces when that is beyond max_wait_seconds); 429 replaces it with a plain "too many requests" body. The vendor's
+    own headers of the same names (any case) are replaced, not doubled. ``after`` counts the requests the vendor
+    received, on any path, after the first such answer was made.
+    """
+
+    def __init__(self, headers: Callable[[], Mapping[str, str]], status: int = 200, path: Optional[str] = None) -> None:
+        self.headers, self.status, self.path = headers, status, path
+        self.answered = 0
+        self.after = 0
+        self._lock = threading.Lock()
+
+    def rewriter(self) -> Rewriter:
+        def rewrite(request: Request, response: Response) -> Optional[Response]:
+            with self._lock:
+                self.after += self.answered > 0
+            if self.path is not None and request.path != self.path:
+                return None
+            if self.status == 200 and response.status != 200:
+                return None
+            extra = dict(self.headers())
+            names = {name.lower() for name in extra}
+            kept = {name: value for name, value in response.headers.items() if name.lower() not in names}
+            with self._lock:
+                self.answered += 1
+            if self.status == 200:
+                return Response(200, response.body, {**kept, **extra}, content_type=response.content_type)
+            return Response(self.status, {"message": "Too many requests, please try again later."}, extra)
+
+        return rewrite
 
 
 def echo_body(status: int, request: Request) -> Dict[str, Any]:
