@@ -179,7 +179,14 @@ def test_the_partition_cursor_hook_stops_a_source_that_needs_it_when_it_cannot_w
     monkeypatch.setattr(cdk_hooks, "partition_cursor_problem", lambda: "it changed")
     with pytest.raises(CdkHookError, match=f"'partition_cursor' hook .*it changed.*{re.escape(cdk_hooks.PIN)}"):
         Source(config={"api_key": "k" * 20, "start_date": "2024-01-01"})
-    source_wickedreports.SourceWickedreports(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # not needed
+
+    class Unpartitioned(ComponentFactory):  # every ComponentFactory sizes per-partition windows, unless told not to
+        partition_cursor_class = None
+
+    class Plain(source_wickedreports.SourceWickedreports):
+        component_factory = Unpartitioned
+
+    Plain(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # not needed
 
 
 def test_the_custom_cursor_hook_reaches_a_subclass() -> None:
