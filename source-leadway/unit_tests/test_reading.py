@@ -178,7 +178,8 @@ class TestIncremental:
     ):
         start = days_ago(65)
         # No total advertised: the fixed 30-day windows (the sized ones resume the same way: tests/test_window_sizing.py)
-        requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, json=probe_answer(None), complete_qs=True)
+        probe = requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, json=probe_answer(None),
+                                  complete_qs=True)
         requests_mock.get(LeadwayRequest.orders().window(start, days_ago(36)).url, complete_qs=True,
                           json=page([order("A", f"{days_ago(50)}T00:00:00.000Z")]))
         requests_mock.get(LeadwayRequest.orders().window(days_ago(35), days_ago(6)).url, status_code=503,
@@ -187,6 +188,7 @@ class TestIncremental:
                           json=page([order("C", f"{days_ago(2)}T00:00:00.000Z")]))
         first = read(SourceLeadway, config(start_date=start), "orders", sync_mode="incremental")
         assert first.errors
+        assert probe.call_count == 1 and requests_mock.request_history[0].url == probe.last_request.url
         assert cursors_of(first.most_recent_state.stream_state) == {LOCATION_ID: days_ago(50)}
 
         requests_mock.reset_mock()
