@@ -119,7 +119,13 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
         pages = probe.pages(probed)
         # 3. The windows sized from its total.
         self.slice_range = window_sizing.sized_step(end - start, pages, self.cursor_granularity, widest, unsized)
-        yield from super().stream_slices()
+        sized = iter(super().stream_slices())
+        first = next(sized, None)
+        if first is None or dict(first.cursor_slice) != dict(probed.cursor_slice):
+            probe.take(probed)  # no window reads the probe's answer: let it go
+        if first is not None:
+            yield first
+            yield from sized
 
     def cursor_value(self, record: Record) -> Any:
         value = self.cursor_field.extract_value(record)

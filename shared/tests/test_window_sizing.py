@@ -178,6 +178,10 @@ def test_a_sparse_year_is_probed_once_and_read_in_one_window():
     built.attach_retriever(retriever)
     assert windows(built) == [(day(364), day(0))]
     assert [(s["start_time"], s["end_time"]) for s in retriever.probed] == [(day(364), day(0))]
+    # The window is the probed slice: the retriever answers its first page with the probe's answer, once.
+    kept = retriever.first_page_source.take(retriever.probed[0])
+    assert kept is not None and kept.json() == {"data": [], "totalCount": 40}
+    assert retriever.first_page_source.take(retriever.probed[0]) is None
 
 
 def test_a_dense_year_is_read_in_windows_of_about_ten_pages_that_meet_without_gap():
@@ -186,6 +190,7 @@ def test_a_dense_year_is_read_in_windows_of_about_ten_pages_that_meet_without_ga
     cut = windows(built)
     assert len(cut) == 10 and len(retriever.probed) == 1
     assert cut[0] == (day(364), day(328)) and cut[-1][1] == day(0)  # 37 days each, the last one shorter
+    assert retriever.first_page_source.take(retriever.probed[0]) is None  # no window reads it: not kept
     for (_, end), (start, _) in zip(cut, cut[1:]):
         assert dt.date.fromisoformat(start) - dt.date.fromisoformat(end) == DAY
 
