@@ -54,8 +54,9 @@ window_sizing               required   ``ModelToComponentFactory.create_simple_r
                                        cursor's ``_slice_range`` / ``_cursor_granularity``, and
                                        ``ConcurrentPerPartitionCursor._generate_slices_from_partition``.
                                        Date windows sized from the advertised total of one probe request
-                                       (``connectors_shared.window_sizing``). Stock: fixed windows only,
-                                       and a manifest ``step`` that is now the widest window.
+                                       (``connectors_shared.window_sizing``). Stock: windows of the
+                                       manifest's ``step``, now the widest one (ten years where the API has
+                                       no limit), so a source refuses to run without the hook.
 hashed_slices               speed      ``StreamSlice(partition=, cursor_slice=, extra_fields=)`` and its
                                        ``__hash__``, which ``ConcurrentCursor.observe`` computes twice per
                                        record. Stock: each record's slice serialised to JSON and SHA-256
