@@ -51,7 +51,8 @@ window_sizing               required   ``ModelToComponentFactory.create_simple_r
                                        its ``PYDANTIC_MODEL_TO_CONSTRUCTOR`` in place of the base's), switching
                                        the built ``SimpleRetriever`` to ``HookedSimpleRetriever`` (its
                                        ``_fetch_next_page`` and ``_get_initial_next_page_token``), the
-                                       cursor's ``_slice_range`` / ``_cursor_granularity``, and
+                                       cursor's ``_slice_range`` / ``_cursor_granularity`` /
+                                       ``_end_provider``, and
                                        ``ConcurrentPerPartitionCursor._generate_slices_from_partition``.
                                        Date windows sized from the advertised total of one probe request
                                        (``connectors_shared.window_sizing``). Stock: windows of the
@@ -320,6 +321,8 @@ def window_sizing_problem() -> Optional[str]:
         return "ModelToComponentFactory._create_component_from_model no longer builds from PYDANTIC_MODEL_TO_CONSTRUCTOR"
     if not _uses(ConcurrentCursor.__init__, "_slice_range", "_cursor_granularity"):
         return "ConcurrentCursor no longer keeps _slice_range and _cursor_granularity"
+    if not _uses(ConcurrentCursor.__init__, "_end_provider") or not _uses(ConcurrentCursor.stream_slices, "_end_provider"):
+        return "ConcurrentCursor.stream_slices no longer asks self._end_provider where the range ends"
     if not _uses(ConcurrentCursor._split_per_slice_range, "_slice_range", "_cursor_granularity"):
         return "ConcurrentCursor._split_per_slice_range no longer cuts windows of _slice_range"
     if not _uses(ConcurrentPerPartitionCursor.stream_slices, "_generate_slices_from_partition"):
@@ -489,6 +492,15 @@ class HookedConcurrentCursor(ConcurrentCursor):
     @slice_range.setter
     def slice_range(self, step: Any) -> None:
         self._slice_range = step
+
+    @property
+    def end_provider(self) -> Callable[[], Any]:
+        """What gives the end of the range to read (now, or the config's end date), asked on every ``stream_slices``."""
+        return self._end_provider
+
+    @end_provider.setter
+    def end_provider(self, provider: Callable[[], Any]) -> None:
+        self._end_provider = provider
 
     @property
     def cursor_granularity(self) -> Any:

@@ -230,3 +230,14 @@ def test_without_an_unsized_step_the_manifest_step_is_cut_as_the_cdk_does():
     built.attach_retriever(retriever)
     assert windows(built) == [(day(65), day(36)), (day(35), day(6)), (day(5), day(0))]
     assert retriever.probed == []
+
+
+def test_the_range_ends_where_it_ended_for_the_probe():
+    # "now" moving on between the probe and the windows (a second for TextYess and SHOPLINE, midnight for the others)
+    # must not add a window of that moment, nor move the one window off the probed slice whose answer it reuses.
+    built, retriever = cursor(day(364)), Retriever(total=40)
+    built.attach_retriever(retriever)
+    now, calls = built.end_provider(), iter(range(100))
+    built.end_provider = lambda: now + next(calls) * DAY
+    assert windows(built) == [(day(364), day(0))]
+    assert [(s["start_time"], s["end_time"]) for s in retriever.probed] == [(day(364), day(0))]
