@@ -47,6 +47,17 @@ partition_cursor            required   ``create_concurrent_cursor_from_perpartit
                                        state message after every finished window, partitions read side by
                                        side, no per-record parse for a cursor nobody reads. Stock: state
                                        every 600 s only, one location after the other, ~30 µs per record.
+window_sizing               required   ``ModelToComponentFactory.create_simple_retriever(cursor=)`` (put in
+                                       its ``PYDANTIC_MODEL_TO_CONSTRUCTOR`` in place of the base's), switching
+                                       the built ``SimpleRetriever`` to ``HookedSimpleRetriever`` (its
+                                       ``_fetch_next_page`` and ``_get_initial_next_page_token``), the
+                                       cursor's ``_slice_range`` / ``_cursor_granularity`` /
+                                       ``_end_provider``, and
+                                       ``ConcurrentPerPartitionCursor._generate_slices_from_partition``.
+                                       Date windows sized from the advertised total of one probe request
+                                       (``connectors_shared.window_sizing``). Stock: windows of the
+                                       manifest's ``step``, now the widest one (ten years where the API has
+                                       no limit), so a source refuses to run without the hook.
 hashed_slices               speed      ``StreamSlice(partition=, cursor_slice=, extra_fields=)`` and its
                                        ``__hash__``, which ``ConcurrentCursor.observe`` computes twice per
                                        record. Stock: each record's slice serialised to JSON and SHA-256
@@ -161,6 +172,7 @@ defer_serializer_json_schemas()
 
 # --- everything else needs the CDK --------------------------------------------------------------------------------
 
+import contextlib  # noqa: E402
 import inspect  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
@@ -174,6 +186,7 @@ from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor imp
     ConcurrentPerPartitionCursor,
 )
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory  # noqa: E402
+from airbyte_cdk.sources.declarative.retrievers.simple_retriever import SimpleRetriever  # noqa: E402
 from airbyte_cdk.sources.streams.concurrent.cursor import ConcurrentCursor, Cursor  # noqa: E402
 from airbyte_cdk.sources.types import Record, StreamSlice  # noqa: E402
 
@@ -290,6 +303,33 @@ def partition_cursor_problem() -> Optional[str]:
     return _no_slots(ConcurrentPerPartitionCursor)
 
 
+def window_sizing_problem() -> Optional[str]:
+    create = getattr(ModelToComponentFactory, "create_simple_retriever", None)
+    if create is None or "cursor" not in _parameters(create):
+        return "ModelToComponentFactory.create_simple_retriever(..., cursor=) is gone or changed"
+    fetch = getattr(SimpleRetriever, "_fetch_next_page", None)
+    if fetch is None or _parameters(fetch) != ["self", "stream_slice", "next_page_token", "page_size_override"]:
+        return "SimpleRetriever._fetch_next_page(stream_slice, next_page_token, page_size_override) is gone or changed"
+    initial = getattr(SimpleRetriever, "_get_initial_next_page_token", None)
+    if initial is None or _parameters(initial) != ["self"]:
+        return "SimpleRetriever._get_initial_next_page_token() is gone or changed"
+    if not _uses(SimpleRetriever._read_pages, "_fetch_next_page", "_get_initial_next_page_token"):
+        return "SimpleRetriever._read_pages no longer starts at _get_initial_next_page_token and calls _fetch_next_page"
+    if not _uses(ModelToComponentFactory._init_mappings, "PYDANTIC_MODEL_TO_CONSTRUCTOR", "create_simple_retriever"):
+        return "ModelToComponentFactory._init_mappings no longer maps SimpleRetriever to create_simple_retriever"
+    if not _uses(ModelToComponentFactory._create_component_from_model, "PYDANTIC_MODEL_TO_CONSTRUCTOR"):
+        return "ModelToComponentFactory._create_component_from_model no longer builds from PYDANTIC_MODEL_TO_CONSTRUCTOR"
+    if not _uses(ConcurrentCursor.__init__, "_slice_range", "_cursor_granularity"):
+        return "ConcurrentCursor no longer keeps _slice_range and _cursor_granularity"
+    if not _uses(ConcurrentCursor.__init__, "_end_provider") or not _uses(ConcurrentCursor.stream_slices, "_end_provider"):
+        return "ConcurrentCursor.stream_slices no longer asks self._end_provider where the range ends"
+    if not _uses(ConcurrentCursor._split_per_slice_range, "_slice_range", "_cursor_granularity"):
+        return "ConcurrentCursor._split_per_slice_range no longer cuts windows of _slice_range"
+    if not _uses(ConcurrentPerPartitionCursor.stream_slices, "_generate_slices_from_partition"):
+        return "ConcurrentPerPartitionCursor.stream_slices no longer calls _generate_slices_from_partition"
+    return _no_slots(SimpleRetriever)
+
+
 def hashed_slices_problem() -> Optional[str]:
     if _parameters(StreamSlice.__init__) != ["self", "partition", "cursor_slice", "extra_fields"]:
         return f"StreamSlice.__init__ now takes {_parameters(StreamSlice.__init__)}"
@@ -309,6 +349,14 @@ def api_budget_problem() -> Optional[str]:
     if not _uses(ModelToComponentFactory.create_http_requester, "_api_budget"):
         return "ModelToComponentFactory.create_http_requester no longer hands self._api_budget to requesters"
     return None
+
+
+def _definition_parameters(args: Any, kwargs: Any) -> Mapping[str, Any]:
+    """The ``$parameters`` of the component definition handed to ``create_concurrent_cursor_from_datetime_based_cursor``."""
+    definition = kwargs.get("component_definition", args[1] if len(args) > 1 else None)
+    if not isinstance(definition, Mapping):
+        return {}
+    return definition.get("$parameters") or definition.get("parameters") or {}
 
 
 def recast(instance: Any, subclass: type) -> Any:
@@ -351,6 +399,9 @@ class HookedComponentFactory(ModelToComponentFactory):
         cursor = super().create_concurrent_cursor_from_datetime_based_cursor(*args, **kwargs)
         if self.datetime_cursor_class is not None and type(cursor) is ConcurrentCursor:
             recast(cursor, self.datetime_cursor_class)
+            configure = getattr(cursor, "configure", None)
+            if configure is not None:
+                configure(_definition_parameters(args, kwargs))
         return cursor
 
     def create_concurrent_cursor_from_perpartition_cursor(self, *args: Any, **kwargs: Any) -> Any:
@@ -358,6 +409,13 @@ class HookedComponentFactory(ModelToComponentFactory):
         if self.partition_cursor_class is not None and type(cursor) is ConcurrentPerPartitionCursor:
             recast(cursor, self.partition_cursor_class)
         return cursor
+
+    def create_simple_retriever(self, model: Any, config: Any, **kwargs: Any) -> Any:
+        retriever = super().create_simple_retriever(model, config, **kwargs)
+        attach = getattr(kwargs.get("cursor"), "attach_retriever", None)
+        if attach is not None and type(retriever) is SimpleRetriever:
+            attach(recast(retriever, HookedSimpleRetriever))
+        return retriever
 
     def set_api_budget(self, component_definition: Any, config: Any) -> None:
         provider = self.api_budget_provider
@@ -385,6 +443,9 @@ def swap_factory(source: ConcurrentDeclarativeSource, factory_class: type) -> Ho
         problem = datetime_cursor_problem()
         if problem:
             raise _broken("datetime_cursor", problem)
+        problem = window_sizing_problem()
+        if problem:
+            raise _broken("window_sizing", problem)
     if factory_class.partition_cursor_class is not None:
         problem = partition_cursor_problem()
         if problem:
@@ -392,7 +453,13 @@ def swap_factory(source: ConcurrentDeclarativeSource, factory_class: type) -> Ho
     factory = source._constructor
     if not isinstance(factory, ModelToComponentFactory):
         raise _broken("factory_class", f"the source's _constructor is a {type(factory).__name__}")
-    return recast(factory, factory_class)
+    recast(factory, factory_class)
+    if factory_class.datetime_cursor_class is not None:
+        # The CDK maps each model to a method bound when it was built: the retriever's, to the override.
+        from airbyte_cdk.sources.declarative.models.declarative_component_schema import SimpleRetriever as Model
+
+        factory.PYDANTIC_MODEL_TO_CONSTRUCTOR[Model] = factory.create_simple_retriever
+    return factory
 
 
 class HookedConcurrentCursor(ConcurrentCursor):
@@ -418,9 +485,67 @@ class HookedConcurrentCursor(ConcurrentCursor):
         return self._connector_state_converter.parse_timestamp(value)
 
     @property
+    def slice_range(self) -> Any:
+        """The longest window ``stream_slices`` cuts (the manifest's ``step``), or None for one window."""
+        return self._slice_range
+
+    @slice_range.setter
+    def slice_range(self, step: Any) -> None:
+        self._slice_range = step
+
+    @property
+    def end_provider(self) -> Callable[[], Any]:
+        """What gives the end of the range to read (now, or the config's end date), asked on every ``stream_slices``."""
+        return self._end_provider
+
+    @end_provider.setter
+    def end_provider(self, provider: Callable[[], Any]) -> None:
+        self._end_provider = provider
+
+    @property
+    def cursor_granularity(self) -> Any:
+        """The smallest step of the cursor (``P1D``, ``PT1S``): a window ends one unit before the next starts."""
+        return self._cursor_granularity
+
+    @property
+    def slice_start_key(self) -> str:
+        """The key of a slice's start in ``StreamSlice.cursor_slice`` (``start_time`` unless the manifest names it)."""
+        return self._slice_boundary_fields_wrapper[0]
+
+    @property
     def slice_end_key(self) -> str:
         """The key of a slice's end in ``StreamSlice.cursor_slice`` (``end_time`` unless the manifest names it)."""
         return self._slice_boundary_fields_wrapper[1]
+
+
+class HookedSimpleRetriever(SimpleRetriever):
+    """The CDK's ``SimpleRetriever`` that can send a slice's first request alone, and take its answer from elsewhere.
+
+    Built by the CDK and switched to this class by ``HookedComponentFactory.create_simple_retriever`` (no state in
+    ``__init__``). ``first_page(slice)`` sends exactly the request ``read_records`` sends first for that slice.
+    ``first_page_source`` (set by ``connectors_shared.window_sizing.WindowProbe``), when set, may answer a slice's
+    first request with the answer it already has (``take(slice)``), so the probe is not requested twice.
+    """
+
+    first_page_source: Any = None
+
+    def first_page(self, stream_slice: StreamSlice) -> Optional[requests.Response]:
+        return self._fetch_next_page(stream_slice, self._get_initial_next_page_token())
+
+    def _fetch_next_page(
+        self,
+        stream_slice: StreamSlice,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+        page_size_override: Optional[int] = None,
+    ) -> Optional[requests.Response]:
+        source = self.first_page_source
+        if source is not None and page_size_override is None and next_page_token == self._get_initial_next_page_token():
+            kept = source.take(stream_slice)
+            if kept is not None:
+                return kept
+        if page_size_override is None:
+            return super()._fetch_next_page(stream_slice, next_page_token)
+        return super()._fetch_next_page(stream_slice, next_page_token, page_size_override)
 
 
 def hashed_slice(slice_class: type, stream_slice: StreamSlice) -> StreamSlice:
@@ -479,6 +604,19 @@ class HookedPartitionCursor(ConcurrentPerPartitionCursor):
             self.__dict__["_observed_slice"] = (stream_slice, cursor)
         self._synced_some_data = True
         cursor.observe(record)
+
+    def partition_windows(self, partition: StreamSlice) -> Any:
+        """A context manager in force while ``partition``'s cursor makes its first window (a null one here)."""
+        return contextlib.nullcontext()
+
+    def _generate_slices_from_partition(self, partition: StreamSlice, parent_state: Mapping[str, Any]) -> Iterable[StreamSlice]:
+        windows = super()._generate_slices_from_partition(partition, parent_state)
+        with self.partition_windows(partition):
+            first = next(iter(windows), None)
+        if first is None:
+            return
+        yield first
+        yield from windows
 
     def _throttle_state_message(self) -> Optional[float]:
         if self.checkpoint_every_window:
@@ -689,6 +827,7 @@ HOOKS: Tuple[Hook, ...] = (
     Hook("custom_cursor", False, custom_cursor_problem),
     Hook("datetime_cursor", False, datetime_cursor_problem),
     Hook("partition_cursor", False, partition_cursor_problem),
+    Hook("window_sizing", False, window_sizing_problem),
     Hook("hashed_slices", True, hashed_slices_problem),
     Hook("api_budget", True, api_budget_problem),
     Hook("source_state", False, source_state_problem),

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.sources.types import Record, StreamSlice
 
+from connectors_shared import window_sizing
 from connectors_shared.cdk_hooks import HookedConcurrentCursor, HookedPartitionCursor, hashed_slice
 
 _fromisoformat = _dt.datetime.fromisoformat
@@ -72,11 +73,62 @@ def parse_rfc3339_utc(value: Any) -> Optional[_dt.datetime]:
 
 
 class DatetimeWindowCursor(HookedConcurrentCursor):
-    """``ConcurrentCursor`` with hash-once slices and a fast path for RFC 3339 UTC cursor values (module docstring)."""
+    """``ConcurrentCursor`` with hash-once slices, a fast path for RFC 3339 UTC cursor values (module docstring), and
+    windows sized from the data (``connectors_shared.window_sizing``).
+
+    The factory hands it the manifest's ``$parameters`` (``configure``: ``unsized_step``, the fixed window) and the
+    stream's retriever (``attach_retriever``); the manifest's ``step`` is the widest window. A cursor without
+    ``unsized_step`` cuts the manifest's ``step`` as the CDK does.
+    """
+
+    def configure(self, parameters: Mapping[str, Any]) -> None:
+        self.__dict__["_unsized_step"] = window_sizing.unsized_step_of(parameters)
+
+    def attach_retriever(self, retriever: Any) -> None:
+        self.__dict__["_probe"] = window_sizing.WindowProbe(retriever, getattr(retriever, "name", ""))
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        for stream_slice in super().stream_slices():
+        for stream_slice in self._sized_slices():
             yield HashedStreamSlice.of(stream_slice)
+
+    def _sized_slices(self) -> Iterable[StreamSlice]:
+        unsized = self.__dict__.get("_unsized_step")
+        widest = self.slice_range
+        if unsized is None or widest is None:
+            yield from super().stream_slices()
+            return
+        # The range ends where it ended for the probe: "now" a second later would add a window of that second.
+        range_end = self.end_provider()
+        self.end_provider = lambda: range_end
+        # 1. The fixed windows: when the range fits in one, or nothing can probe, they are the windows.
+        self.slice_range = unsized
+        fixed = iter(super().stream_slices())
+        first, second = next(fixed, None), next(fixed, None)
+        probe, partition = self.__dict__.get("_probe"), None
+        if probe is None:
+            probe, partition = window_sizing.current_partition_probe() or (None, None)
+        if second is None or probe is None:
+            yield from (stream_slice for stream_slice in (first, second) if stream_slice is not None)
+            yield from fixed
+            return
+        # 2. One probe over the first window at the widest step (the whole range when it fits), for the partition.
+        self.slice_range = widest
+        probed = next(iter(super().stream_slices()))
+        if partition is not None:
+            probed = StreamSlice(partition=partition.partition, cursor_slice=probed.cursor_slice,
+                                 extra_fields=partition.extra_fields)
+        start = self.parse_slice_boundary(probed.cursor_slice[self.slice_start_key])
+        end = self.parse_slice_boundary(probed.cursor_slice[self.slice_end_key])
+        pages = probe.pages(probed)
+        # 3. The windows sized from its total.
+        self.slice_range = window_sizing.sized_step(end - start, pages, self.cursor_granularity, widest, unsized)
+        sized = iter(super().stream_slices())
+        first = next(sized, None)
+        if first is None or dict(first.cursor_slice) != dict(probed.cursor_slice):
+            probe.take(probed)  # no window reads the probe's answer: let it go
+        if first is not None:
+            yield first
+            yield from sized
 
     def cursor_value(self, record: Record) -> Any:
         value = self.cursor_field.extract_value(record)
@@ -115,9 +167,21 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
         return ceiling
 
 
-class PartitionStateCursor(HookedPartitionCursor):
-    """The CDK's per-partition cursor without its cursor over all partitions: ``PartitionWindowCursor``'s first and
-    third points below, for any partition router (TextYess's campaigns, read from a parent stream, too).
+class SizedPartitionCursor(HookedPartitionCursor):
+    """The CDK's per-partition cursor whose partitions' windows are sized from the data: each partition's cursor
+    probes through the stream's retriever with the partition in its slice (``connectors_shared.window_sizing``)."""
+
+    def attach_retriever(self, retriever: Any) -> None:
+        self.__dict__["_probe"] = window_sizing.WindowProbe(retriever, getattr(retriever, "name", ""))
+
+    def partition_windows(self, partition: StreamSlice) -> Any:
+        return window_sizing.partition_probe(self.__dict__.get("_probe"), partition)
+
+
+class PartitionStateCursor(SizedPartitionCursor):
+    """The per-partition cursor (windows sized from the data) without the CDK's cursor over all partitions:
+    ``PartitionWindowCursor``'s first and third points below, for any partition router (TextYess's campaigns, read
+    from a parent stream, too).
 
     The CDK's ``state`` (the newest record over every partition) is not capped as each partition's cursor is: one
     record dated 2099 in one campaign was saved there, and the next sync warned that it would read nothing. It is

@@ -123,6 +123,16 @@ def test_streams_are_built_by_the_switched_factory_with_the_header_paced_budget(
     assert isinstance(source.budget, HeaderPacedBudget) and factory.installed_api_budget is source.budget
 
 
+def test_every_incremental_stream_can_probe_its_windows_through_its_own_retriever() -> None:
+    # The window_sizing hook: the factory's create_simple_retriever override is what the CDK calls, and hands the
+    # stream's retriever (switched to HookedSimpleRetriever) to its window cursor.
+    source = _wickedreports()
+    for stream in source.streams(source.effective_config):
+        probe = vars(stream.cursor).get("_probe")
+        assert probe is not None, stream.name
+        assert type(probe.retriever) is cdk_hooks.HookedSimpleRetriever and probe.retriever.first_page_source is probe
+
+
 def test_api_budget_falls_back_to_the_cdks_own_when_the_factory_keeps_no_budget() -> None:
     factory = cdk_hooks.recast(ModelToComponentFactory(), ComponentFactory)
     asked = []
@@ -150,7 +160,7 @@ def test_hashed_slices_fall_back_to_the_cdks_slice_when_they_cannot_be_built() -
     assert cdk_hooks.hashed_slice(Broken, stream_slice) is stream_slice
 
 
-@pytest.mark.parametrize("hook", ["factory_class", "custom_cursor", "datetime_cursor"])
+@pytest.mark.parametrize("hook", ["factory_class", "custom_cursor", "datetime_cursor", "window_sizing"])
 def test_a_required_hook_that_cannot_work_stops_the_source_naming_it(monkeypatch, hook: str) -> None:
     source_wickedreports = importlib.import_module("source_wickedreports")
 
@@ -179,7 +189,14 @@ def test_the_partition_cursor_hook_stops_a_source_that_needs_it_when_it_cannot_w
     monkeypatch.setattr(cdk_hooks, "partition_cursor_problem", lambda: "it changed")
     with pytest.raises(CdkHookError, match=f"'partition_cursor' hook .*it changed.*{re.escape(cdk_hooks.PIN)}"):
         Source(config={"api_key": "k" * 20, "start_date": "2024-01-01"})
-    source_wickedreports.SourceWickedreports(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # not needed
+
+    class Unpartitioned(ComponentFactory):  # every ComponentFactory sizes per-partition windows, unless told not to
+        partition_cursor_class = None
+
+    class Plain(source_wickedreports.SourceWickedreports):
+        component_factory = Unpartitioned
+
+    Plain(config={"api_key": "k" * 20, "start_date": "2024-01-01"})  # not needed
 
 
 def test_the_custom_cursor_hook_reaches_a_subclass() -> None:

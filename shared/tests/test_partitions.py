@@ -23,7 +23,7 @@ from airbyte_cdk.sources.types import Record, StreamSlice
 from connectors_shared import cdk_hooks
 from connectors_shared.budget_per_value import BudgetPerQueryValue, query_value
 from connectors_shared.component_factory import ComponentFactory
-from connectors_shared.cursors import PartitionWindowCursor
+from connectors_shared.cursors import PartitionWindowCursor, SizedPartitionCursor
 from connectors_shared.partitions import PartitionFields, PerPartitionStateOnly, PlainStateIntoPartition
 from connectors_shared.rate_limiting import HeaderPacedBudget
 
@@ -85,8 +85,12 @@ def test_the_cdk_starts_a_new_partition_at_the_other_partitions_cursor():
     # CDK changed its default and the migration may no longer be needed.
     cursor = per_partition_cursor(None, SAVED_BY_THE_CDK)
     assert type(cursor) is ConcurrentPerPartitionCursor
-    assert type(per_partition_cursor(ComponentFactory, {})) is ConcurrentPerPartitionCursor  # only when asked for
+    # The shared factory's own per-partition cursor only sizes each partition's windows (window_sizing): it keeps
+    # this default; PartitionWindowCursor drops it only when asked for.
+    sized = per_partition_cursor(ComponentFactory, SAVED_BY_THE_CDK)
+    assert type(sized) is SizedPartitionCursor
     assert first_window(cursor) == {"A": "2024-03-01", "B": "2024-03-01"}
+    assert first_window(sized) == {"A": "2024-03-01", "B": "2024-03-01"}
 
 
 def test_without_the_global_cursor_a_new_partition_starts_at_the_start_date():

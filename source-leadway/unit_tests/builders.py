@@ -101,6 +101,16 @@ def page(data: List[Dict[str, Any]], total: Optional[int] = None) -> Dict[str, A
     return {"data": data, "totalCount": len(data) if total is None else total}
 
 
+def probe_answer(total: Optional[int], build: Any = None, limit: int = 100) -> Dict[str, Any]:
+    """The answer to a window-sizing probe (the first page over a whole range, connectors_shared.window_sizing): a
+    full first page of ``total`` records, or with ``total`` None a page advertising no total (the fixed 30-day windows
+    then)."""
+    if total is None:
+        return {"data": []}
+    rows = [(build or order)(f"probe{n}") for n in range(min(total, limit))]
+    return page(rows, total=total)
+
+
 def order(id_: str, created_at: str = None, **extra: Any) -> Dict[str, Any]:
     """An order as the vendor's example shows it: numbers and booleans as strings."""
     created_at = created_at or f"{START}T10:23:36.515Z"

@@ -10,7 +10,8 @@ import pytest
 from airbyte_cdk.sources.declarative.concurrency_level import ConcurrencyLevel
 
 from builders import (LOCATION_ID, SECOND_LOCATION_ID, START, TODAY, LeadwayRequest, config, coupon, cursors_of,
-                      days_ago, error, locations_config, order, page, partition_state, subscription, transaction)
+                      days_ago, error, locations_config, order, page, partition_state, probe_answer, subscription,
+                      transaction)
 from connectors_shared.testing import check, error_messages, failure_type, read
 from source_leadway import SourceLeadway
 
@@ -53,16 +54,20 @@ class TestEveryStreamReadsEveryLocation:
             (location, f"{location}-{n}") for location in LOCATIONS for n in range(2))
         assert [mocks[location].call_count for location in LOCATIONS] == [1, 1]
 
-    def test_given_two_locations_with_many_windows_then_windows_alternate_between_locations(self):
-        # The rate limit is per location: windows handed out in turns let the workers send to both at once.
+    def test_given_two_locations_with_many_windows_then_windows_alternate_between_locations(self, requests_mock):
+        # The rate limit is per location: windows handed out in turns let the workers send to both at once. Each
+        # location's windows are sized by its own probe (altId sent): 2,500 orders, 25 pages, 3 windows of 22 days.
+        probes = [requests_mock.get(LeadwayRequest.orders(location=location).window(days_ago(65), TODAY).url,
+                                    json=probe_answer(2500), complete_qs=True) for location in LOCATIONS]
         source = SourceLeadway(config=locations_config(start_date=days_ago(65)))
         [orders] = [stream for stream in source.streams(source.effective_config) if stream.name == "orders"]
         windows = [(s.partition["location_id"], s["start_time"], s["end_time"]) for s in orders.cursor.stream_slices()]
         assert windows == [
             (location, first, last)
-            for first, last in [(days_ago(65), days_ago(36)), (days_ago(35), days_ago(6)), (days_ago(5), TODAY)]
+            for first, last in [(days_ago(65), days_ago(44)), (days_ago(43), days_ago(22)), (days_ago(21), TODAY)]
             for location in LOCATIONS
         ]
+        assert [probe.call_count for probe in probes] == [1, 1]
 
     def test_given_a_location_listed_twice_when_read_then_refused_before_any_request(self, requests_mock):
         output = read(SourceLeadway, locations_config(LOCATION_ID, LOCATION_ID), "orders")

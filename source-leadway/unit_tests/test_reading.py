@@ -3,7 +3,7 @@
 import pytest
 
 from builders import (LOCATION_ID, START, TODAY, LeadwayRequest, config, coupon, cursors_of, days_ago, order, page,
-                      subscription, transaction)
+                      probe_answer, subscription, transaction)
 from connectors_shared.testing import error_messages, failure_type, read
 from source_leadway import SourceLeadway
 
@@ -105,15 +105,45 @@ class TestEndpoints:
 
 
 class TestWindows:
-    def test_given_long_range_when_read_then_30_day_windows_cover_every_day_once_up_to_today(self, requests_mock):
+    def test_given_long_range_and_no_total_when_read_then_30_day_windows_cover_every_day_once_up_to_today(
+        self, requests_mock
+    ):
         start = days_ago(65)
+        probe = requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, json=probe_answer(None),
+                                  complete_qs=True)
         windows = [(start, days_ago(36)), (days_ago(35), days_ago(6)), (days_ago(5), TODAY)]
         for first, last in windows:
             requests_mock.get(LeadwayRequest.orders().window(first, last).url,
                               json=page([order(first, f"{first}T12:00:00.000Z")]), complete_qs=True)
         output = read(SourceLeadway, config(start_date=start), "orders")
         assert sorted(ids(output)) == sorted(first for first, _ in windows)
-        assert requests_mock.call_count == 3
+        assert probe.call_count == 1 and requests_mock.request_history[0].url == probe.last_request.url
+        assert requests_mock.call_count == 4  # the probe over the whole range, then the fixed windows
+
+    def test_given_long_range_and_a_dense_total_when_read_then_windows_of_about_ten_pages_cover_every_day_once(
+        self, requests_mock
+    ):
+        # 2,500 orders over 66 days at 100 a page: 25 pages, 3 windows of 22 days (about 8 pages each).
+        start = days_ago(65)
+        probe = requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, json=probe_answer(2500),
+                                  complete_qs=True)
+        windows = [(start, days_ago(44)), (days_ago(43), days_ago(22)), (days_ago(21), TODAY)]
+        for first, last in windows:
+            requests_mock.get(LeadwayRequest.orders().window(first, last).url,
+                              json=page([order(first, f"{first}T12:00:00.000Z")]), complete_qs=True)
+        output = read(SourceLeadway, config(start_date=start), "orders")
+        assert sorted(ids(output)) == sorted(first for first, _ in windows)
+        assert probe.call_count == 1 and requests_mock.call_count == 4
+
+    def test_given_long_range_and_a_sparse_total_when_read_then_one_window_whose_first_page_is_the_probe(
+        self, requests_mock
+    ):
+        start = days_ago(400)
+        whole = requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, complete_qs=True,
+                                  json=page([order("o1", f"{days_ago(200)}T12:00:00.000Z")]))
+        output = read(SourceLeadway, config(start_date=start), "orders")
+        assert ids(output) == ["o1"]
+        assert whole.call_count == 1 and requests_mock.call_count == 1  # not 14 windows of 30 days
 
 
 class TestIncremental:
@@ -147,6 +177,9 @@ class TestIncremental:
         self, requests_mock, no_waiting
     ):
         start = days_ago(65)
+        # No total advertised: the fixed 30-day windows (the sized ones resume the same way: tests/test_window_sizing.py)
+        probe = requests_mock.get(LeadwayRequest.orders().window(start, TODAY).url, json=probe_answer(None),
+                                  complete_qs=True)
         requests_mock.get(LeadwayRequest.orders().window(start, days_ago(36)).url, complete_qs=True,
                           json=page([order("A", f"{days_ago(50)}T00:00:00.000Z")]))
         requests_mock.get(LeadwayRequest.orders().window(days_ago(35), days_ago(6)).url, status_code=503,
@@ -155,9 +188,12 @@ class TestIncremental:
                           json=page([order("C", f"{days_ago(2)}T00:00:00.000Z")]))
         first = read(SourceLeadway, config(start_date=start), "orders", sync_mode="incremental")
         assert first.errors
+        assert probe.call_count == 1 and requests_mock.request_history[0].url == probe.last_request.url
         assert cursors_of(first.most_recent_state.stream_state) == {LOCATION_ID: days_ago(50)}
 
         requests_mock.reset_mock()
+        requests_mock.get(LeadwayRequest.orders().window(days_ago(50), TODAY).url, json=probe_answer(None),
+                          complete_qs=True)
         for first_day, last_day, id_ in [(days_ago(50), days_ago(21), "A"), (days_ago(20), TODAY, "B")]:
             requests_mock.get(LeadwayRequest.orders().window(first_day, last_day).url, complete_qs=True,
                               json=page([order(id_, f"{first_day}T05:00:00.000Z")]))

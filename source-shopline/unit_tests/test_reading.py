@@ -161,7 +161,12 @@ class TestOrders:
         output = read(SourceShopline, config(), "orders")
         assert [r["id"] for r in data(output)] == ["1"] and not output.errors
 
-    def test_given_long_range_when_read_then_seven_day_windows_meet_without_gap_or_overlap(self, requests_mock):
+    def test_given_long_range_and_no_total_when_read_then_seven_day_windows_meet_without_gap_or_overlap(
+        self, requests_mock
+    ):
+        # The window-sizing probe over the whole range advertises no total pages: the fixed 7-day windows.
+        probe = requests_mock.get(ShoplineRequest.orders().window("2024-02-01 00:00:00.000", NOW_PARAM).url,
+                                  json={"items": []}, complete_qs=True)
         windows = [("2024-02-01 00:00:00.000", "2024-02-07 23:59:59.999"), ("2024-02-08 00:00:00.000", "2024-02-14 23:59:59.999"),
                    ("2024-02-15 00:00:00.000", "2024-02-21 23:59:59.999"), ("2024-02-22 00:00:00.000", "2024-02-28 23:59:59.999"),
                    ("2024-02-29 00:00:00.000", NOW_PARAM)]
@@ -169,7 +174,15 @@ class TestOrders:
             requests_mock.get(ShoplineRequest.orders().window(*window).url, json=page([order(str(n))]), complete_qs=True)
         output = read(SourceShopline, config(start_date="2024-02-01"), "orders")
         assert sorted(r["id"] for r in data(output)) == ["0", "1", "2", "3", "4"]
-        assert requests_mock.call_count == 5
+        assert probe.call_count == 1 and requests_mock.request_history[0].url == probe.last_request.url
+        assert requests_mock.call_count == 6
+
+    def test_given_long_range_and_few_pages_when_read_then_one_window_whose_first_page_is_the_probe(self, requests_mock):
+        whole = requests_mock.get(ShoplineRequest.orders().window("2024-02-01 00:00:00.000", NOW_PARAM).url,
+                                  json=page([order("0")]), complete_qs=True)
+        output = read(SourceShopline, config(start_date="2024-02-01"), "orders")
+        assert [r["id"] for r in data(output)] == ["0"]
+        assert whole.call_count == 1 and requests_mock.call_count == 1  # not five windows of 7 days
 
     def test_given_start_date_with_offset_when_read_then_first_window_starts_at_that_instant_in_utc(self, requests_mock):
         window = ("2024-02-25 00:00:00.000", NOW_PARAM)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors_shared.window_sizing import PAGES_PER_WINDOW
+
 from tests.harness import Connector, ConnectorRunner, configured_catalog
 from tests.sandbox import Response, Sandbox
 from tests.sandbox.textyess import CAMPAIGNS, _parse, campaign_id, campaign_of
@@ -93,10 +95,15 @@ class TestRead:
         assert not run.errors and run.records_by_stream() == {"orders": RECORDS}
         vendor = sandbox.vendor("textyess")
         pages = defaultdict(list)
-        for query in requests_to(sandbox, "/analytics/orders"):
+        [probe, *queries] = requests_to(sandbox, "/analytics/orders")
+        # The window-sizing probe: the first page from start_date to now. It advertises 250 orders, 36 pages of 7:
+        # windows of about 10 pages (connectors_shared.window_sizing), 4 of them.
+        assert (probe["from"], probe["page"]) == (["2024-01-01T00:00:00Z"], ["0"])
+        for query in [probe, *queries]:
             assert (query["sortKey"], query["sortDirection"], query["perPage"]) == (["createdAt"], ["1"], ["7"])
+        for query in queries:
             pages[(query["from"][0], query["to"][0])].append(int(query["page"][0]))
-        assert len(pages) > 12  # 30-day windows from 2024-01-01 to now
+        assert len(pages) == math.ceil(math.ceil(RECORDS / 7) / PAGES_PER_WINDOW)
         for (low, high), asked in pages.items():
             total = len(vendor._orders(None, _parse(low), _parse(high)))
             assert sorted(asked) == list(range(max(1, math.ceil(total / 7)))), (low, high)

@@ -32,24 +32,25 @@ def campaign_state(created_at: str):
 def test_given_no_lookback_days_when_read_orders_then_the_default_rereads_the_30_days_before_state(requests_mock):
     saved = at(2)
     charged_back = order("cb", at(6)[:19] + ".000Z", paid=False)
-    TextyessRequest.orders().window(at(32), at(2, "07:59:59")[:19] + ".999Z").mock(requests_mock, json=page([charged_back]))
-    TextyessRequest.orders().window(saved).mock(requests_mock, json=page([]))
+    # 30 days and the time since the state: more than one fixed window, so one probe over all of it, which advertises
+    # one order: that is the one window, read with the probe's answer.
+    TextyessRequest.orders().window(at(32)).mock(requests_mock, json=page([charged_back]))
     output = read(SourceTextyess, config(start_date=START, lookback_days=None), "orders", sync_mode="incremental",
                   stream_state={"createdAt": saved})
     assert [(r["_id"], r["paid"]) for r in data(output)] == [("cb", False)]
-    assert requests_mock.call_count == 2 and not output.errors
+    assert requests_mock.call_count == 1 and not output.errors
     assert state_of(output) == {"createdAt": saved}  # the charged-back order is older: the state stays
 
 
 def test_given_no_lookback_days_when_read_campaign_orders_then_each_campaign_rereads_30_days(requests_mock):
     saved = at(2)
-    TextyessRequest.campaign_orders(CAMPAIGN_A).window(at(32), at(2, "07:59:59")[:19] + ".999Z").mock(
+    # The campaign's own probe (its id in the path) sizes its windows: one order, one window.
+    mocked = TextyessRequest.campaign_orders(CAMPAIGN_A).window(at(32)).mock(
         requests_mock, json=page([order("cb", at(6)[:19] + ".000Z", paid=False)]))
-    TextyessRequest.campaign_orders(CAMPAIGN_A).window(saved).mock(requests_mock, json=page([]))
     output = read(SourceTextyess, config(start_date=START, lookback_days=None, campaign_ids=[CAMPAIGN_A]),
                   "campaign_orders", sync_mode="incremental", stream_state=campaign_state(saved))
     assert [(r["_id"], r["paid"], r["campaign_id"]) for r in data(output)] == [("cb", False, CAMPAIGN_A)]
-    assert not output.errors
+    assert not output.errors and mocked.call_count == 1 and requests_mock.call_count == 1
     assert [s["cursor"] for s in state_of(output)["states"]] == [{"createdAt": saved}]
 
 

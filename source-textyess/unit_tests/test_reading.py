@@ -71,9 +71,13 @@ class TestPaging:
 
 
 class TestWindows:
-    def test_given_long_range_when_read_then_30_day_windows_end_on_their_last_millisecond(self, requests_mock):
+    def test_given_long_range_and_no_total_when_read_then_30_day_windows_end_on_their_last_millisecond(
+        self, requests_mock
+    ):
         start = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=65)
         w1, w2, w3 = (start + dt.timedelta(days=30 * k) for k in range(3))
+        # The window-sizing probe over the whole range advertises no total: the fixed 30-day windows.
+        probe = TextyessRequest.orders().window(f"{w1}T00:00:00Z").mock(requests_mock, json={"data": []})
         TextyessRequest.orders().window(f"{w1}T00:00:00Z", f"{w2 - dt.timedelta(days=1)}T23:59:59.999Z").mock(
             requests_mock, json=page([order("1", f"{w1}T05:00:00.000Z")]))
         TextyessRequest.orders().window(f"{w2}T00:00:00Z", f"{w3 - dt.timedelta(days=1)}T23:59:59.999Z").mock(
@@ -81,7 +85,8 @@ class TestWindows:
         TextyessRequest.orders().window(f"{w3}T00:00:00Z").mock(requests_mock, json=page([order("3", f"{w3}T05:00:00.000Z")]))
         output = read(SourceTextyess, config(start_date=start.isoformat()), "orders")
         assert sorted(ids(output)) == ["1", "2", "3"]
-        assert requests_mock.call_count == 3
+        assert probe.call_count == 1 and requests_mock.request_history[0].url == probe.last_request.url
+        assert requests_mock.call_count == 4
 
     @pytest.mark.parametrize("suffix, expected_from", [("", "T00:00:00Z"), ("T08:30:00Z", "T08:30:00Z"),
                                                        ("T10:30:00+02:00", "T08:30:00Z"), ("T08:30:00.250Z", "T08:30:00Z")])

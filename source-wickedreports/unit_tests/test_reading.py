@@ -108,6 +108,10 @@ class TestIncremental:
         self, requests_mock, no_waiting
     ):
         cfg = config(end_date="2024-03-15")
+        # The window-sizing probes advertise no total: the fixed 30-day windows.
+        no_total = {"status": "success", "results": []}
+        requests_mock.get(WickedRequest.contacts().window("2024-01-01", "2024-03-15").url, json=no_total,
+                          complete_qs=True)
         requests_mock.get(WickedRequest.contacts().window("2024-01-01", "2024-01-30").url,
                           json=page([contact("A", "2024-01-10T00:00:00.000Z")]), complete_qs=True)
         requests_mock.get(WickedRequest.contacts().window("2024-01-31", "2024-02-29").url, status_code=503,
@@ -116,11 +120,15 @@ class TestIncremental:
                           json=page([contact("C", "2024-03-05T00:00:00.000Z")]), complete_qs=True)
         first = read(SourceWickedreports, cfg, "contacts", sync_mode="incremental")
         assert first.errors
+        probe = requests_mock.request_history[0].qs
+        assert (probe["from"], probe["to"]) == (["2024-01-01"], ["2024-03-15"])
         # Window 3 may have finished, but state must not pass the unfinished window 2: it stays on the newest
         # record of window 1, so the next sync starts there.
         assert first.most_recent_state.stream_state.createDate == "2024-01-10"
 
         requests_mock.reset_mock()
+        requests_mock.get(WickedRequest.contacts().window("2024-01-10", "2024-03-15").url, json=no_total,
+                          complete_qs=True)
         for first_day, last_day, id_ in [("2024-01-10", "2024-02-08", "A"), ("2024-02-09", "2024-03-09", "B"),
                                         ("2024-03-10", "2024-03-15", "C")]:
             requests_mock.get(WickedRequest.contacts().window(first_day, last_day).url,
