@@ -27,7 +27,9 @@ per connector and scale:
 - ``requests`` against ``minimum``: the records of each stream over the largest page the connector asks for, at least
   one request per window the API requires (Wicked Reports clicks: 30 days) and per parent record of a partitioned
   stream; child streams read from their parents' pages count nothing;
-- ``req/s`` and ``of limit``: the request rate reached against the documented limit ("-" where none is published);
+- ``req/s`` and ``of limit``: the request rate reached against the documented limit ("-" where none is published;
+  "<1 window" when the whole read took less than one rate window and sent fewer requests than it allows, so a rate
+  above the limit's average is a burst the limit permits);
 - ``429s``: rate-limit answers the connector got (pacing should make these 0).
 """
 
@@ -141,7 +143,8 @@ def _wait_of(response: requests.Response) -> float:
     return 1.0
 
 
-def minimum_requests(connector_name: str, per_stream: Dict[str, int], start_date: Optional[str]) -> int:
+def minimum_requests(connector_name: str, per_stream: Dict[str, int], start_date: Optional[str],
+                     end_date: Optional[str] = None) -> int:
     """The fewest requests that can fetch these records: see ``API_SHAPE``."""
     shape = API_SHAPE.get(connector_name, {"page": 100})
     total = 0
@@ -151,7 +154,8 @@ def minimum_requests(connector_name: str, per_stream: Dict[str, int], start_date
         needed = max(1, math.ceil(count / shape["page"]))
         days = shape.get("windows", {}).get(stream)
         if days and start_date:
-            span = (dt.date.today() - dt.date.fromisoformat(start_date[:10])).days + 1
+            last = dt.date.fromisoformat(end_date[:10]) if end_date else dt.date.today()  # Wicked's end_date
+            span = (last - dt.date.fromisoformat(start_date[:10])).days + 1
             needed = max(needed, math.ceil(span / days))
         parent = shape.get("partitions", {}).get(stream)
         if parent:
@@ -280,10 +284,13 @@ def measure_latency(connector, records_per_stream: int, scale: int, latency_ms: 
         sandbox.wait()
     made = sum(1 for entry in log if entry.get("status") != 429)
     throttled = len(log) - made
-    minimum = minimum_requests(connector.name, per_stream, runner.config.get("start_date"))
+    minimum = minimum_requests(connector.name, per_stream, runner.config.get("start_date"),
+                               runner.config.get("end_date"))
     rate = made / seconds if seconds else 0.0
     documented = DOCUMENTED_RATE_LIMITS.get(API_SHAPE.get(connector.name, {}).get("vendor", ""))
     of_limit = f"{rate / (documented[0] / documented[1]):.2f}x" if documented else "-"
+    if documented and seconds < documented[1] and made <= documented[0]:
+        of_limit = "<1 window"  # every request fit in one rate window: the limit never bound this read
     return (f"{connector.name:<22}{scale:>5}x{records:>9}{seconds:>9.1f}{sequential:>14.1f}"
             f"{sequential / seconds if seconds else 0:>9.2f}x{made:>10}{minimum:>9}{rate:>8.1f}{of_limit:>10}"
             f"{throttled:>6}")
