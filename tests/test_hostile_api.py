@@ -139,24 +139,22 @@ def scenario_early_end_on_page_2(connector, kind):
     return _broken_page_run(connector, lambda p, s, served, pages: early_end(p, s, 2, kind, served, pages))
 
 
-def scenario_endless_pages(connector):
+def _endless_run(connector, endless_class=EndlessPages):
     profile = PROFILES[connector.name]
-    endless = EndlessPages(profile, profile.main)
+    endless = endless_class(profile, profile.main)
     with Hostile() as hostile:
         hostile.rewrite(profile, endless.rewriter())
         outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [profile.main.name]),
                               timeout=60)
     return {"outcome": outcome, "served_beyond": endless.served_beyond}
+
+
+def scenario_endless_pages(connector):
+    return _endless_run(connector, EndlessPages)
 
 
 def scenario_fresh_tokens_beyond_the_total(connector):
-    profile = PROFILES[connector.name]
-    endless = EndlessNextTokens(profile, profile.main)
-    with Hostile() as hostile:
-        hostile.rewrite(profile, endless.rewriter())
-        outcome = hostile.run(profile, hostile.config(profile), "read", catalog=catalog_for(profile, [profile.main.name]),
-                              timeout=60)
-    return {"outcome": outcome, "served_beyond": endless.served_beyond}
+    return _endless_run(connector, EndlessNextTokens)
 
 
 def scenario_repeated_cursor(connector):

@@ -363,7 +363,7 @@ class EndlessPages:
         return on_stream(self.profile, self.stream, change)
 
 
-class EndlessNextTokens:
+class EndlessNextTokens(EndlessPages):
     """Wicked's ``next`` paging that never runs dry: every answer to a ``next`` token repeats the first page in full,
     still says ``page: 1`` of ``totalPages: 3`` (so the stop condition never holds) and hands out a new token each time.
 
@@ -373,12 +373,6 @@ class EndlessNextTokens:
     """
 
     TOTAL_PAGES = 3
-
-    def __init__(self, profile: Profile, stream: Stream, cap: int = LOOP_CAP) -> None:
-        self.profile, self.stream, self.cap = profile, stream, cap
-        self.served_beyond = 0
-        self._first: Optional[Any] = None
-        self._lock = threading.Lock()
 
     def rewriter(self) -> Rewriter:
         def rewrite(request: Request, response: Response) -> Optional[Response]:
