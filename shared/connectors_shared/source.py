@@ -318,7 +318,8 @@ def _state_entry_problem(path: str) -> Optional[str]:
         stream = entry.get("stream") if isinstance(entry, dict) else None
         if not isinstance(stream, dict):
             continue
-        name = (stream.get("stream_descriptor") or {}).get("name") if isinstance(stream.get("stream_descriptor"), dict) else None
+        descriptor = stream.get("stream_descriptor")
+        name = descriptor.get("name") if isinstance(descriptor, dict) else None
         value = stream.get("stream_state")
         if name and value is not None and not isinstance(value, dict):
             kind = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(

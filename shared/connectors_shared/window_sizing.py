@@ -28,13 +28,15 @@ The density is assumed even over the probed span. Where it is not (a shop that g
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import math
 import threading
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 import orjson
+from isodate import parse_duration
 
 from connectors_shared.pagination import as_number, dig
 from connectors_shared.decoding import parsed_body
@@ -157,18 +159,15 @@ def current_partition_probe() -> Optional[Tuple[WindowProbe, Any]]:
     return getattr(_partition_context, "value", None)
 
 
-class partition_probe:
+@contextlib.contextmanager
+def partition_probe(probe: Optional[WindowProbe], partition: Any) -> Iterator[None]:
     """``with partition_probe(probe, partition):`` the child cursor built now probes through ``probe`` for it."""
-
-    def __init__(self, probe: Optional[WindowProbe], partition: Any) -> None:
-        self.value = (probe, partition) if probe is not None else None
-
-    def __enter__(self) -> None:
-        self.previous = getattr(_partition_context, "value", None)
-        _partition_context.value = self.value
-
-    def __exit__(self, *exc: Any) -> None:
-        _partition_context.value = self.previous
+    previous = getattr(_partition_context, "value", None)
+    _partition_context.value = (probe, partition) if probe is not None else None
+    try:
+        yield
+    finally:
+        _partition_context.value = previous
 
 
 def unsized_step_of(parameters: Optional[Mapping[str, Any]]) -> Optional[_dt.timedelta]:
@@ -176,7 +175,5 @@ def unsized_step_of(parameters: Optional[Mapping[str, Any]]) -> Optional[_dt.tim
     value = (parameters or {}).get("unsized_step")
     if not value:
         return None
-    from isodate import parse_duration
-
     step = parse_duration(str(value))
     return step if isinstance(step, _dt.timedelta) else None
