@@ -98,7 +98,7 @@ class DatetimeWindowCursor(HookedConcurrentCursor):
             yield from super().stream_slices()
             return
         # The range ends where it ended for the probe: "now" a second later would add a window of that second.
-        range_end = self.end_provider()
+        range_end = window_sizing.sync_range_end(self.end_provider())
         self.end_provider = lambda: range_end
         # 1. The fixed windows: when the range fits in one, or nothing can probe, they are the windows.
         self.slice_range = unsized

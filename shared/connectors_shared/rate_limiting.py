@@ -16,6 +16,14 @@ window locally, so it throttles a fast sandbox to the production limit and misre
 seconds. ``HeaderPacedBudget`` replaces it (see ``connectors_shared.source``): it lets requests through while the
 server says calls remain, and when ``remaining`` reaches zero (or a 429 arrives) every thread waits until the reset
 the server announced. The declared window is used only when the server sends no reset value.
+
+Some vendors announce the window's length instead of its reset (LeadConnector: ``X-RateLimit-Interval-Milliseconds:
+10000`` beside ``X-RateLimit-Remaining``). Waiting one full length from the answer that spent the last call wastes
+the part of the window already gone: a read that sends its 100 calls in 5 s then waited 10 s, reaching 0.7x of the
+limit. For such headers the budget also keeps the send times of its last ``limit`` calls (the manifest's ``rates``)
+and lets a call start only when the call ``limit`` places back was sent more than one window (plus a margin for
+network jitter) ago: never more than ``limit`` calls in any window, fixed or sliding, and the next window's first call
+goes as soon as the server can count it in a new window.
 """
 
 from __future__ import annotations
@@ -24,14 +32,15 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Optional
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
 
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, AbstractCallRatePolicy
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors_shared import sync_stop
+from connectors_shared import page_sharing, sync_stop
 
 logger = logging.getLogger("airbyte")
 
@@ -75,6 +84,16 @@ def too_long_a_wait(vendor: str, seconds: float, asked: str, max_wait: float) ->
 IN_FLIGHT_EXPIRY_SECONDS = 600.0
 
 
+def announces_window_length(header_name: Optional[str]) -> bool:
+    """Whether a "reset" header gives the rate window's length (``X-RateLimit-Interval-Milliseconds``), not its end."""
+    return "interval" in (header_name or "").lower()
+
+
+def window_margin(interval_seconds: float) -> float:
+    """Extra seconds beyond a window's length before its calls are spent again: a call's trip to the server varies."""
+    return max(0.2, 0.03 * interval_seconds)
+
+
 def seconds_until_reset(header_name: str, raw_value: Optional[str], now: Optional[float] = None) -> Optional[float]:
     """Interpret a rate-limit reset header as seconds from now.
 
@@ -110,7 +129,9 @@ class HeaderPacedBudget(AbstractAPIBudget):
         sleep: Optional[Callable[[float], None]] = None,
         max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
         vendor: str = "The API",
+        window: Optional[Tuple[int, float]] = None,
     ) -> None:
+        """``window``: ``(limit, seconds)`` when the reset header gives the window's length only (module docstring)."""
         self._max_wait = max_wait_seconds
         self._vendor = vendor
         self._remaining_header = remaining_header
@@ -123,8 +144,16 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._remaining: Optional[int] = None
         self._resume_at = 0.0
         self._in_flight: Dict[int, float] = {}  # id(request) -> when it was let through
+        self._window_span = window[1] + window_margin(window[1]) if window else 0.0
+        # When each of the last ``limit`` calls is sent (now, or after its wait): never decreasing.
+        self._sent: Optional[Deque[float]] = deque(maxlen=max(int(window[0]), 1)) if window else None
+        self._window_began = 0.0  # when the server's current window began: the send time of its first call
+        # The lowest remaining figure announced in that window, and when the call that got it was sent.
+        self._lowest_announced: Optional[Tuple[int, float]] = None
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        if page_sharing.SHARE.will_serve(request):
+            return  # answered from a page another stream fetched: no call to the API
         with self._lock:
             now = self._clock()
             wait = 0.0
@@ -134,12 +163,25 @@ class HeaderPacedBudget(AbstractAPIBudget):
                     self._remaining = None  # the window has reset; the next response tells us the new figure
             if self._remaining is not None:
                 self._remaining -= 1  # reserve a call so that concurrent threads do not overspend the last one
-            self._in_flight[id(request)] = now
+            spent = wait > 0  # the server's figure says the window is spent
+            if self._sent is not None:
+                wait = self._slot_after(now + wait) - now
+            self._in_flight[id(request)] = now + wait  # when it is sent: a window's first call starts the window
         if wait > self._max_wait:
             raise too_long_a_wait(self._vendor, wait, "its rate-limit reset header", self._max_wait)
-        if wait > 0:
+        if spent or wait >= 1.0:  # not every short wait of the window log (one per call once a window is full)
             logger.info(f"{self._vendor}: rate limit reached; pausing {wait:.1f} s until the API's window resets.")
+        if wait > 0:
             (self._sleep or _sleep)(wait * wait_scale())
+
+    def _slot_after(self, earliest: float) -> float:
+        """Book the send time of a call due no earlier than ``earliest``: when the call ``limit`` back is a window old."""
+        sent = self._sent
+        start = max(earliest, sent[-1]) if sent else earliest
+        if sent is not None and len(sent) == sent.maxlen:
+            start = max(start, sent[0] + self._window_span)
+        sent.append(start)
+        return start
 
     def update_from_response(self, request: Any, response: Any) -> None:
         if not isinstance(response, requests.Response):
@@ -158,7 +200,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
         reset_in = seconds_until_reset(self._reset_header or "", reset_raw)
         with self._lock:
             now = self._clock()
-            self._in_flight.pop(id(request), None)
+            sent_at = self._in_flight.pop(id(request), now)
             for key in [key for key, sent in self._in_flight.items() if now - sent > IN_FLIGHT_EXPIRY_SECONDS]:
                 del self._in_flight[key]  # a request that raised never reports back
             if remaining is None:
@@ -166,11 +208,31 @@ class HeaderPacedBudget(AbstractAPIBudget):
             # The figure was computed before the server saw the requests still in flight: count them as spent.
             remaining -= len(self._in_flight)
             resume_at = now + (reset_in if reset_in is not None else self._fallback_wait)
+            if self._sent is not None:
+                self._follow_window(remaining + len(self._in_flight), remaining, sent_at, reset_in)
+                return
             same_window = self._remaining is not None and abs(resume_at - self._resume_at) < 1.5
             # Answers to concurrent requests arrive out of order: within one window the smallest figure is the truth.
             self._remaining = min(remaining, self._remaining) if same_window else remaining
             # Kept even while calls remain: concurrent threads may spend the last ones before the next answer.
             self._resume_at = max(resume_at, self._resume_at) if same_window else resume_at
+
+    def _follow_window(self, announced: int, remaining: int, sent_at: float, length: Optional[float]) -> None:
+        """Where only the window's length is announced, its end is the first call counted in it plus that length.
+
+        A figure above the lowest one announced so far, for a call sent after the call that got the lowest, means the
+        window was new when the server counted that call (an earlier call's figure arriving late is only stale)."""
+        lowest = self._lowest_announced
+        if lowest is None or (announced > lowest[0] and sent_at >= lowest[1]):
+            self._window_began = sent_at
+            self._lowest_announced = (announced, sent_at)
+            self._remaining = remaining
+        else:
+            if announced <= lowest[0]:
+                self._lowest_announced = (announced, sent_at)
+            self._remaining = remaining if self._remaining is None else min(remaining, self._remaining)
+        span = length if length is not None else self._fallback_wait
+        self._resume_at = self._window_began + span + window_margin(span)
 
     def get_matching_policy(self, request: Any) -> Optional[AbstractCallRatePolicy]:
         return None

@@ -39,6 +39,7 @@ from airbyte_cdk.models import (
     TraceType,
     Type,
 )
+from airbyte_cdk.sources.declarative.interpolation.interpolated_boolean import InterpolatedBoolean
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
 from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
@@ -48,7 +49,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 import pendulum
 
-from connectors_shared import cdk_hooks, sync_stop, transport
+from connectors_shared import cdk_hooks, page_sharing, sync_stop, transport, window_sizing
 from connectors_shared.component_factory import ComponentFactory
 from connectors_shared.input_checks import (
     RESET_HINT,
@@ -58,7 +59,7 @@ from connectors_shared.input_checks import (
     datetime_cursors,
     unknown_streams,
 )
-from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget
+from connectors_shared.rate_limiting import DEFAULT_MAX_WAIT_SECONDS, HeaderPacedBudget, announces_window_length
 from connectors_shared.secret_masking import PROCESS_MASKER, MaskingStream, SecretMasker, secrets_of
 
 
@@ -71,20 +72,25 @@ def budget_from_definition(
 ) -> HeaderPacedBudget:
     """Build the shared pacer from a manifest's ``api_budget: {type: HTTPAPIBudget, ...}`` block."""
     fallback = 60.0
+    limit: Optional[int] = None
     for policy in definition.get("policies") or []:
         for rate in policy.get("rates") or []:
             interval = rate.get("interval")
             if interval:
                 fallback = _seconds(interval)
+                limit = int(rate["limit"]) if rate.get("limit") else limit
         if policy.get("period"):
             fallback = _seconds(policy["period"])
+            limit = int(policy["call_limit"]) if policy.get("call_limit") else limit
+    reset_header = definition.get("ratelimit_reset_header")
     return HeaderPacedBudget(
         remaining_header=definition.get("ratelimit_remaining_header", "ratelimit-remaining"),
-        reset_header=definition.get("ratelimit_reset_header"),
+        reset_header=reset_header,
         status_codes_for_ratelimit_hit=definition.get("status_codes_for_ratelimit_hit") or (429,),
         fallback_wait_seconds=fallback,
         max_wait_seconds=max_wait_seconds,
         vendor=vendor,
+        window=(limit, fallback) if limit and announces_window_length(reset_header) else None,
     )
 
 
@@ -233,7 +239,41 @@ class ManifestSource(YamlDeclarativeSource):
                 f"not read. Its streams are: {', '.join(names)}; refresh the source schema in Airbyte (or run "
                 "discover again) and select from those."
             )
+        page_sharing.SHARE.share_endpoints(
+            self.readers_per_endpoint([c.stream.name for c in catalog.streams], effective_config)
+        )
+        window_sizing.begin_sync()
         yield from super().read(logger, config, catalog, state)
+
+    def readers_per_endpoint(self, selected: List[str], config: Mapping[str, Any]) -> Dict[str, int]:
+        """How many of the ``selected`` streams read each endpoint (``$parameters.endpoint``): a child stream and
+        its parent share one, and each page of it is then fetched once (``connectors_shared.page_sharing``)."""
+        readers: Dict[str, int] = {}
+
+        def count(definition: Any) -> None:
+            endpoint = (definition.get("$parameters") or {}).get("endpoint") if isinstance(definition, Mapping) else None
+            if isinstance(endpoint, str) and "{" not in endpoint:
+                readers[endpoint] = readers.get(endpoint, 0) + 1
+
+        def streams(definitions: Any) -> Iterator[Mapping[str, Any]]:
+            for definition in definitions or []:
+                if not isinstance(definition, Mapping):
+                    continue
+                if definition.get("type") == "ConditionalStreams":
+                    if InterpolatedBoolean(definition.get("condition", ""), parameters={}).eval(config):
+                        yield from streams(definition.get("streams"))
+                else:
+                    yield definition
+
+        for stream in streams(self.resolved_manifest.get("streams")):
+            if stream.get("name") not in selected:
+                continue
+            count(stream)
+            # A partitioned stream reads its parent stream's pages too (the campaigns whose orders it reads).
+            router = (stream.get("retriever") or {}).get("partition_router") or {}
+            for config in (router.get("parent_stream_configs") or []) if isinstance(router, Mapping) else []:
+                count(config.get("stream") if isinstance(config, Mapping) else None)
+        return readers
 
 
 def plain_message(message: str) -> str:

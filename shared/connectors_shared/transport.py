@@ -18,6 +18,8 @@ CDK's and our own (TextYess's check):
   ``CONNECTORS_REQUEST_DEADLINE_SECONDS`` in the environment overrides it), and the connect and read timeouts are
   capped at the same figure. A body trickling in a byte at a time, or a server that never answers, raises
   ``ReadTimeout``, which the shared error handler retries as a timeout.
+- **A page is fetched once per sync** when a child stream reads its parent's pages: see
+  ``connectors_shared.page_sharing``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
-from connectors_shared import cdk_hooks, sync_stop
+from connectors_shared import cdk_hooks, page_sharing, sync_stop
 
 REQUEST_DEADLINE_SECONDS = 120.0
 STOP_GRACE_SECONDS = 30.0  # how long a request made after a sync stop waits for the process to end
@@ -245,9 +247,17 @@ def _guarded_send(original_send: Any) -> Any:
         kwargs["timeout"] = _capped_timeout(kwargs.get("timeout"))
         if kwargs.get("stream"):
             return original_send(self, request, **kwargs)
-        deadline = time.monotonic() + request_deadline_seconds()
-        response = original_send(self, request, **{**kwargs, "stream": True})
-        _read_body(response, deadline)
+        kept = page_sharing.SHARE.take(request)  # a page another stream of this sync has fetched already
+        if kept is not None:
+            return kept
+        answered = None  # the response once its whole body has arrived
+        try:
+            deadline = time.monotonic() + request_deadline_seconds()
+            response = original_send(self, request, **{**kwargs, "stream": True})
+            _read_body(response, deadline)
+            answered = response
+        finally:
+            page_sharing.SHARE.fetched(request, answered)
         return response
 
     return send

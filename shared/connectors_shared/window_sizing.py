@@ -170,6 +170,35 @@ def partition_probe(probe: Optional[WindowProbe], partition: Any) -> Iterator[No
         _partition_context.value = previous
 
 
+# A range that ends "now" ends, for every stream of one sync, at the first such "now" a stream cut its range at: a
+# child stream and its parent then ask for the very same windows, whose pages are fetched once (page_sharing), and
+# every stream of the sync stops at the same instant.
+SAME_NOW_SECONDS = 300.0
+_sync_now: Optional[Dict[str, _dt.datetime]] = None  # None outside a read (begin_sync)
+_sync_now_lock = threading.Lock()
+
+
+def begin_sync() -> None:
+    """A read starts (``ManifestSource.read``): its streams' ranges that end now will end at one same instant."""
+    global _sync_now
+    with _sync_now_lock:
+        _sync_now = {}
+
+
+def sync_range_end(range_end: _dt.datetime) -> _dt.datetime:
+    """``range_end``, or the same "now" an earlier stream of this read cut at if ``range_end`` is "now" too."""
+    current = _dt.datetime.now(range_end.tzinfo or _dt.timezone.utc)
+    if range_end.tzinfo is None:
+        current = current.replace(tzinfo=None)
+    if _sync_now is None or abs((current - range_end).total_seconds()) > SAME_NOW_SECONDS:
+        return range_end  # outside a read, or a configured end (end_date) rather than now
+    with _sync_now_lock:
+        first = _sync_now.setdefault(str(range_end.tzinfo), range_end)
+    if first <= range_end and (range_end - first).total_seconds() <= SAME_NOW_SECONDS:
+        return first
+    return range_end
+
+
 def unsized_step_of(parameters: Optional[Mapping[str, Any]]) -> Optional[_dt.timedelta]:
     """``$parameters.unsized_step`` of a manifest's DatetimeBasedCursor (``P30D``) as a timedelta; None if absent."""
     value = (parameters or {}).get("unsized_step")

@@ -5,7 +5,7 @@ import threading
 import pytest
 import requests
 
-from connectors_shared.rate_limiting import HeaderPacedBudget, seconds_until_reset
+from connectors_shared.rate_limiting import HeaderPacedBudget, seconds_until_reset, window_margin
 from connectors_shared.source import budget_from_definition
 
 
@@ -128,3 +128,122 @@ def test_a_request_that_raised_stops_counting_as_in_flight_after_the_expiry():
     paced.acquire_call(object())
     assert clock.slept == []
 
+
+
+def window_budget(clock, limit=4, seconds=10.0):
+    """LeadConnector's shape: remaining and the window's length, no reset time."""
+    return HeaderPacedBudget("X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", clock=clock,
+                             sleep=clock.sleep, fallback_wait_seconds=seconds, window=(limit, seconds))
+
+
+def spend(paced, clock, calls, limit=4, answer_after=0.1):
+    """Send ``calls`` one after another, each answered ``answer_after`` s later by a fixed-window server (a window
+    begins with the first call after the previous one ended)."""
+    sent, window = [], None
+    for _ in range(calls):
+        request = object()
+        paced.acquire_call(request)
+        sent.append(clock.now)
+        if window is None or clock.now >= window[0] + 10.0:
+            window = (clock.now, [])
+        window[1].append(clock.now)
+        assert len(window[1]) <= limit, "a 429"
+        clock.now += answer_after
+        paced.update_from_response(request, response(**{
+            "X-RateLimit-Remaining": str(limit - len(window[1])), "X-RateLimit-Interval-Milliseconds": "10000"}))
+    return sent
+
+
+def test_a_window_length_header_waits_for_the_windows_end_not_a_whole_window_from_the_last_answer():
+    clock = Clock()
+    sent = spend(window_budget(clock), clock, 9)
+    margin = window_margin(10.0)
+    # Four calls in 0.4 s; the fifth goes when the first has left the window (plus the margin), not 10 s after the
+    # fourth's answer (which paced LeadConnector to 0.7x of its limit).
+    assert sent[4] == pytest.approx(sent[0] + 10.0 + margin)
+    assert sent[8] == pytest.approx(sent[4] + 10.0 + margin)
+    # Never more than four calls in any 10 s: the server, fixed window or sliding, is never over its limit.
+    assert all(later - earlier > 10.0 for earlier, later in zip(sent, sent[4:]))
+
+
+def test_a_window_spent_by_someone_else_waits_until_the_window_that_our_first_call_found_ends():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    window_began = clock.now  # the first call we saw a figure for began the window as far as we know
+    for remaining in ("40", "39"):
+        call = object()
+        paced.acquire_call(call)
+        clock.now += 1.0
+        paced.update_from_response(call, response(**{"X-RateLimit-Remaining": remaining, **headers}))
+    paced.acquire_call(first := object())
+    clock.now += 1.0
+    paced.update_from_response(first, response(**{"X-RateLimit-Remaining": "0", **headers}))  # others spent it
+    expected = window_began + 10.0 + window_margin(10.0) - clock.now
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(expected)]
+
+
+def test_a_figure_that_rises_again_marks_a_new_window():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    for remaining in ("5", "4", "80", "0"):  # "80": the server's window reset before this call
+        call = object()
+        paced.acquire_call(call)
+        if remaining == "80":
+            began = clock.now
+        clock.now += 0.5
+        paced.update_from_response(call, response(**{"X-RateLimit-Remaining": remaining, **headers}))
+    expected = began + 10.0 + window_margin(10.0) - clock.now
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(expected)]
+
+
+def test_a_429_with_no_call_of_ours_in_the_window_waits_one_window():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    paced.update_from_response(None, response(429, **{"X-RateLimit-Interval-Milliseconds": "10000"}))
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(10.0 + window_margin(10.0))]
+
+
+def test_concurrent_threads_share_the_window_log():
+    clock = Clock()
+    waits = []
+    paced = HeaderPacedBudget("X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", clock=clock,
+                              sleep=waits.append, window=(3, 10.0))  # time stands still while six threads ask
+    threads = [threading.Thread(target=paced.acquire_call, args=(object(),)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert waits == [pytest.approx(10.0 + window_margin(10.0))] * 3  # three go at once, three a window later
+
+
+def test_budget_from_manifest_definition_keeps_a_window_log_only_for_a_window_length_header():
+    rates = [{"type": "MovingWindowCallRatePolicy", "rates": [{"limit": 100, "interval": "PT10S"}], "matchers": []}]
+    leadway = budget_from_definition({"type": "HTTPAPIBudget", "ratelimit_remaining_header": "X-RateLimit-Remaining",
+                                      "ratelimit_reset_header": "X-RateLimit-Interval-Milliseconds", "policies": rates})
+    wicked = budget_from_definition({"type": "HTTPAPIBudget", "ratelimit_remaining_header": "x-ratelimit-remaining",
+                                     "ratelimit_reset_header": "x-ratelimit-reset", "policies": rates})
+    assert leadway._sent is not None and leadway._sent.maxlen == 100
+    assert wicked._sent is None
+
+
+def test_a_late_answer_of_an_earlier_call_is_stale_not_a_new_window():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    earlier, later = object(), object()
+    paced.acquire_call(earlier)
+    clock.now += 0.1
+    paced.acquire_call(later)
+    clock.now += 0.5
+    paced.update_from_response(later, response(**{"X-RateLimit-Remaining": "0", **headers}))
+    paced.update_from_response(earlier, response(**{"X-RateLimit-Remaining": "1", **headers}))  # the server saw it first
+    # Still spent; and the window is not taken to begin again with the earlier call. It is dated from the first call
+    # whose figure arrived (the later one, 0.1 s after it truly began: waiting 0.1 s longer is the safe side).
+    expected = 1000.1 + 10.0 + window_margin(10.0) - clock.now
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(expected)]

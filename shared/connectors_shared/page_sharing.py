@@ -1,0 +1,174 @@
+"""Fetch a page once when several streams of one sync read it: a child stream and its parent.
+
+A child stream (OpenLetter ``order_recipients``, SHOPLINE ``order_items``, Wicked Reports ``order_products`` and
+``order_payments``) has no endpoint of its own: it reads its parent's pages and extracts the list inside each record.
+Read side by side, the two would request every parent page twice (three times for Wicked Reports' orders), against
+the vendor's rate limit and the sync's time. ``ManifestSource.read`` counts, per endpoint, how many selected streams
+read it (``share_endpoints``); the transport (``connectors_shared.transport``) then keeps each successful answer to a
+GET on such an endpoint until every other reader has asked for the very same request (method, URL with its query,
+and headers), and answers those from the copy instead of the network.
+
+- **Only identical requests.** A child whose state, window or page size differs from its parent's asks for other
+  URLs and is sent to the API as before: sharing never changes what a stream reads, only where the bytes come from.
+- **Memory stays flat.** Bodies wait in an anonymous temporary file (deleted by the system when the process ends),
+  not in memory: the CDK reads a parent's pages well before its child's. Only an index (a digest of each request and
+  where its body lies) stays in memory. A copy is dropped once its last reader took it.
+- **Only answers worth repeating.** Only 200 answers whose whole body arrived are kept; an error is asked again, as
+  it would have been. A replayed answer carries no rate-limit headers (they described the moment it was fetched), and
+  the budget lets it through without counting a call (``will_serve``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import requests
+
+from connectors_shared import cdk_hooks
+
+# Headers of a kept answer that are replayed: what the decoder reads. Not rate-limit figures, and not
+# Content-Encoding: the body was kept as it was decoded.
+REPLAYED_HEADERS = ("Content-Type",)
+# Past this much kept on disk, answers are no longer kept (the other readers ask the API, as they would without).
+MAX_KEPT_BYTES = 2 << 30
+# How long a reader waits for the same request another reader is sending, before it sends its own.
+FETCH_WAIT_SECONDS = 180.0
+
+
+class _Copy:
+    __slots__ = ("offset", "length", "readers_left", "headers")
+
+    def __init__(self, offset: int, length: int, readers_left: int, headers: Dict[str, str]) -> None:
+        self.offset = offset
+        self.length = length
+        self.readers_left = readers_left
+        self.headers = headers
+
+
+class PageShare:
+    """Answers kept for the other readers of an endpoint (module docstring). One per process: ``SHARE``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._readers: Dict[str, int] = {}  # endpoint path -> streams of this sync that read it
+        self._copies: Dict[bytes, _Copy] = {}
+        self._fetching: Dict[bytes, threading.Event] = {}  # requests on their way to the API, by key
+        self._file: Optional[Any] = None
+        self._end = 0
+        self.served = 0  # answers given from a copy (tests and the benchmark read it)
+
+    def share_endpoints(self, readers: Mapping[str, int]) -> None:
+        """``{endpoint path: how many streams of this sync read it}``; an endpoint read by one stream is not kept."""
+        with self._lock:
+            self._readers = {path.strip("/"): count for path, count in readers.items() if count > 1}
+            self._copies.clear()
+            self._fetching.clear()
+            self._end = 0
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def _readers_of(self, request: requests.PreparedRequest) -> int:
+        if not self._readers or (request.method or "GET").upper() != "GET":
+            return 0
+        path = requests.utils.urlparse(request.url or "").path.strip("/")
+        for endpoint, count in self._readers.items():
+            if path == endpoint or path.endswith("/" + endpoint):
+                return count
+        return 0
+
+    @staticmethod
+    def _key(request: requests.PreparedRequest) -> bytes:
+        digest = hashlib.sha256((request.method or "GET").encode())
+        digest.update(b"\0" + (request.url or "").encode())
+        for name, value in sorted((str(k).lower(), str(v)) for k, v in (request.headers or {}).items()):
+            digest.update(b"\0" + name.encode() + b"=" + value.encode())
+        return digest.digest()
+
+    def will_serve(self, request: Any) -> bool:
+        """Whether ``request`` will be answered from a copy (so no call to the API is spent on it)."""
+        if not self._copies or not isinstance(request, requests.PreparedRequest):
+            return False
+        return self._key(request) in self._copies
+
+    def take(self, request: requests.PreparedRequest) -> Optional[requests.Response]:
+        """The kept answer to ``request``, or None: then send it, and hand the answer to ``fetched`` (always).
+
+        When another reader is fetching the very same request at this moment (a parent stream read by a partition
+        router while the stream itself reads it), this one waits for that answer rather than ask the API too."""
+        if not self._readers or self._readers_of(request) < 2:
+            return None
+        key = self._key(request)
+        for _ in range(2):
+            with self._lock:
+                copy = self._copies.get(key)
+                if copy is not None:
+                    body = os.pread(self._file.fileno(), copy.length, copy.offset)
+                    self._taken(key, copy)
+                    break
+                fetching = self._fetching.get(key)
+                if fetching is None:
+                    self._fetching[key] = threading.Event()  # this request fetches; ``fetched`` ends that
+                    return None
+            fetching.wait(FETCH_WAIT_SECONDS)
+        else:
+            return None  # the other fetch failed or took too long: ask the API (without registering twice)
+        self.served += 1
+        response = requests.Response()
+        response.status_code = 200
+        response.reason = "OK"
+        response.headers.update(copy.headers)
+        cdk_hooks.keep_body(response, body)
+        response.url = request.url or ""
+        response.request = request
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        return response
+
+    def fetched(self, request: requests.PreparedRequest, response: Optional[requests.Response]) -> None:
+        """The API's answer to a request ``take`` did not answer (None when sending it raised): keep it for the
+        endpoint's other readers when it is a whole 200, and wake any reader waiting for it."""
+        readers = self._readers_of(request)
+        if readers < 2:
+            return
+        key = self._key(request)
+        keep = response is not None and response.status_code == 200 and not response.history
+        body = response.content if keep else b""
+        with self._lock:
+            fetching = self._fetching.pop(key, None)
+            try:
+                copy = self._copies.get(key)
+                if copy is not None:  # another reader fetched it too: this fetch was its turn
+                    self._taken(key, copy)
+                elif keep and self._end + len(body) <= MAX_KEPT_BYTES:
+                    if self._file is None:
+                        self._file = tempfile.TemporaryFile(prefix="connector-pages-")
+                    offset = self._end
+                    os.pwrite(self._file.fileno(), body, offset)
+                    self._end += len(body)
+                    headers = {name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}
+                    self._copies[key] = _Copy(offset, len(body), readers - 1, headers)
+            finally:
+                if fetching is not None:
+                    fetching.set()
+
+    def _taken(self, key: bytes, copy: _Copy) -> None:
+        """One more reader had its copy; the last one frees it, and once none waits the file starts over."""
+        copy.readers_left -= 1
+        if copy.readers_left > 0:
+            return
+        del self._copies[key]
+        if not self._copies and self._file is not None:
+            self._file.truncate(0)
+            self._end = 0
+
+    @property
+    def kept(self) -> Tuple[int, int]:
+        """(copies waiting for a reader, bytes written to the temporary file so far)."""
+        return len(self._copies), self._end
+
+
+SHARE = PageShare()

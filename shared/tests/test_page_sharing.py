@@ -1,0 +1,178 @@
+"""A page several streams of one sync read is fetched once (connectors_shared.page_sharing), through the transport."""
+
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from connectors_shared import page_sharing, transport
+from connectors_shared.page_sharing import SHARE
+from connectors_shared.rate_limiting import HeaderPacedBudget
+
+BASE = "https://api.example.com/api/v1"
+
+
+@pytest.fixture
+def session(requests_mock):
+    transport.install()
+    yield requests.Session()
+    SHARE.share_endpoints({})
+
+
+def get(session, url, **headers):
+    return session.send(session.prepare_request(requests.Request("GET", url, headers={"Authorization": "Bearer t",
+                                                                                      **headers})))
+
+
+def answers(requests_mock, url, body, **headers):
+    requests_mock.get(url, json=body, headers={"X-RateLimit-Remaining": "7", **headers})
+
+
+def test_the_second_reader_of_a_page_gets_the_first_readers_copy_and_the_third_request_goes_to_the_api(
+    session, requests_mock
+):
+    SHARE.share_endpoints({"orders/": 2, "contacts": 1})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": [{"id": 1}]}})
+    first = get(session, f"{BASE}/orders/?page=0")
+    second = get(session, f"{BASE}/orders/?page=0")
+    assert first.json() == second.json() == {"data": {"rows": [{"id": 1}]}}
+    assert requests_mock.call_count == 1
+    assert second.status_code == 200 and second.url == f"{BASE}/orders/?page=0"
+    assert "X-RateLimit-Remaining" not in second.headers  # a figure of another moment is not replayed
+    get(session, f"{BASE}/orders/?page=0")  # both readers had it: a third asks the API (a retry, another sync)
+    assert requests_mock.call_count == 2
+    assert SHARE.kept == (1, len(first.content))  # the third fetch is kept for its other reader
+
+
+def test_three_readers_of_wicked_reports_orders_share_one_fetch(session, requests_mock):
+    SHARE.share_endpoints({"orders": 3})
+    answers(requests_mock, f"{BASE}/orders?page=1", {"results": [1]})
+    for _ in range(3):
+        assert get(session, f"{BASE}/orders?page=1").json() == {"results": [1]}
+    assert requests_mock.call_count == 1
+    assert SHARE.kept == (0, 0)  # the last reader freed the copy, and the file started over
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (f"{BASE}/orders/?page=0", f"{BASE}/orders/?page=1"),  # another page
+        (f"{BASE}/orders/?page=0&from=2024-01-01", f"{BASE}/orders/?page=0&from=2024-01-02"),  # another window
+        (f"{BASE}/contacts?page=0", f"{BASE}/contacts?page=0"),  # an endpoint one stream reads
+    ],
+)
+def test_only_the_very_same_request_on_a_shared_endpoint_is_answered_from_a_copy(session, requests_mock, first, second):
+    SHARE.share_endpoints({"orders/": 2, "contacts": 1})
+    requests_mock.get(re.compile(".*"), json={"data": {"rows": []}})
+    get(session, first)
+    get(session, second)
+    assert requests_mock.call_count == 2
+
+
+def test_other_headers_are_another_request(session, requests_mock):
+    SHARE.share_endpoints({"orders/": 2})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": []}})
+    get(session, f"{BASE}/orders/?page=0")
+    get(session, f"{BASE}/orders/?page=0", Authorization="Bearer another-token")
+    assert requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize("status", [429, 500, 404])
+def test_an_error_is_not_kept_but_asked_again(session, requests_mock, status):
+    SHARE.share_endpoints({"orders/": 2})
+    requests_mock.get(f"{BASE}/orders/?page=0", [{"status_code": status, "json": {}},
+                                                 {"status_code": 200, "json": {"data": {"rows": [{"id": 2}]}}}])
+    assert get(session, f"{BASE}/orders/?page=0").status_code == status
+    assert get(session, f"{BASE}/orders/?page=0").json() == {"data": {"rows": [{"id": 2}]}}
+    assert requests_mock.call_count == 2
+
+
+def test_nothing_is_kept_outside_a_read(session, requests_mock):
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": []}})
+    get(session, f"{BASE}/orders/?page=0")
+    get(session, f"{BASE}/orders/?page=0")
+    assert requests_mock.call_count == 2 and SHARE.kept == (0, 0)
+
+
+def test_a_kept_body_waits_on_disk_not_in_memory(session, requests_mock):
+    SHARE.share_endpoints({"orders/": 2})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": ["x" * 100_000]}})
+    get(session, f"{BASE}/orders/?page=0")
+    copies, on_disk = SHARE.kept
+    assert copies == 1 and on_disk > 100_000
+    assert all(not hasattr(copy, "body") for copy in SHARE._copies.values())  # an offset and a length only
+
+
+def test_no_more_is_kept_past_the_disk_cap(session, requests_mock, monkeypatch):
+    monkeypatch.setattr(page_sharing, "MAX_KEPT_BYTES", 10)
+    SHARE.share_endpoints({"orders/": 2})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": ["a long enough body"]}})
+    get(session, f"{BASE}/orders/?page=0")
+    get(session, f"{BASE}/orders/?page=0")
+    assert requests_mock.call_count == 2 and SHARE.kept == (0, 0)
+
+
+def test_the_budget_spends_no_call_on_a_page_answered_from_a_copy(session, requests_mock):
+    SHARE.share_endpoints({"orders/": 2})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": []}})
+    get(session, f"{BASE}/orders/?page=0")
+    slept = []
+    budget = HeaderPacedBudget("X-RateLimit-Remaining", "x-ratelimit-reset", sleep=slept.append)
+    budget.update_from_response(None, requests.Response())
+    budget._remaining, budget._resume_at = 0, float("inf")  # spent, for as long as it takes
+    kept = session.prepare_request(requests.Request("GET", f"{BASE}/orders/?page=0",
+                                                    headers={"Authorization": "Bearer t"}))
+    budget.acquire_call(kept)  # does not wait: this request will not reach the API
+    assert slept == [] and budget._remaining == 0
+
+
+def test_a_reader_asking_while_another_fetches_the_same_page_waits_for_that_answer(session, requests_mock):
+    SHARE.share_endpoints({"v1/affiliate_campaigns": 2})  # the stream, and the partition router reading it too
+    started = threading.Event()
+
+    def slow(request, context):
+        started.set()
+        time.sleep(0.3)
+        return {"items": [{"id": "a"}]}
+
+    requests_mock.get(f"{BASE}/v1/affiliate_campaigns?page=1", json=slow)
+    bodies = []
+    first = threading.Thread(target=lambda: bodies.append(get(session, f"{BASE}/v1/affiliate_campaigns?page=1").json()))
+    first.start()
+    started.wait(5)
+    bodies.append(get(session, f"{BASE}/v1/affiliate_campaigns?page=1").json())
+    first.join()
+    assert bodies == [{"items": [{"id": "a"}]}] * 2
+    assert requests_mock.call_count == 1
+
+
+def test_a_reader_waiting_for_a_fetch_that_failed_asks_the_api_itself(session, requests_mock):
+    SHARE.share_endpoints({"orders/": 2})
+    started = threading.Event()
+    calls = []
+
+    def flaky(request, context):
+        calls.append(1)
+        started.set()
+        if len(calls) == 1:
+            time.sleep(0.3)
+            raise requests.exceptions.ConnectionError("reset by peer")
+        return {"data": {"rows": []}}
+
+    requests_mock.get(f"{BASE}/orders/?page=0", json=flaky)
+    failed = []
+
+    def first_reader():
+        try:
+            get(session, f"{BASE}/orders/?page=0")
+        except requests.exceptions.ConnectionError as error:
+            failed.append(error)
+
+    first = threading.Thread(target=first_reader)
+    first.start()
+    started.wait(5)
+    assert get(session, f"{BASE}/orders/?page=0").json() == {"data": {"rows": []}}
+    first.join()
+    assert len(failed) == 1 and len(calls) == 2
