@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import atexit
 import copy
+import dataclasses
 import gc
 import json
 import logging
@@ -239,21 +240,46 @@ class ManifestSource(YamlDeclarativeSource):
                 f"not read. Its streams are: {', '.join(names)}; refresh the source schema in Airbyte (or run "
                 "discover again) and select from those."
             )
-        page_sharing.SHARE.share_endpoints(
-            self.readers_per_endpoint([c.stream.name for c in catalog.streams], effective_config)
-        )
-        window_sizing.begin_sync()
-        yield from super().read(logger, config, catalog, state)
-
-    def readers_per_endpoint(self, selected: List[str], config: Mapping[str, Any]) -> Dict[str, int]:
-        """How many of the ``selected`` streams read each endpoint (``$parameters.endpoint``): a child stream and
-        its parent share one, and each page of it is then fetched once (``connectors_shared.page_sharing``)."""
+        endpoints = self.endpoints_read([c.stream.name for c in catalog.streams], effective_config)
         readers: Dict[str, int] = {}
-
-        def count(definition: Any) -> None:
-            endpoint = (definition.get("$parameters") or {}).get("endpoint") if isinstance(definition, Mapping) else None
-            if isinstance(endpoint, str) and "{" not in endpoint:
+        for _, read in endpoints:
+            for endpoint in read:
                 readers[endpoint] = readers.get(endpoint, 0) + 1
+        page_sharing.SHARE.share_endpoints(readers)
+        window_sizing.begin_sync()
+        try:
+            yield from super().read(logger, config, self.children_last(catalog, endpoints), state)
+        finally:
+            window_sizing.end_sync()
+            page_sharing.SHARE.share_endpoints({})
+
+    @staticmethod
+    def children_last(catalog: ConfiguredAirbyteCatalog,
+                      endpoints: List[Tuple[str, List[str]]]) -> ConfiguredAirbyteCatalog:
+        """The catalog with each stream whose endpoint an earlier stream reads (a child stream) moved to its end.
+
+        The CDK reads streams in catalog order, as many at once as it has workers. A child read beside its parent
+        would hold a worker while it waits for each page the parent fetches; read last, it finds every page kept
+        (``page_sharing``) and the workers fetch other streams' pages meanwhile."""
+        seen, later = set(), set()
+        for name, read in endpoints:
+            if read and read[0] in seen:
+                later.add(name)
+            seen.update(read[:1])
+        if not later:
+            return catalog
+        ordered = [c for c in catalog.streams if c.stream.name not in later]
+        ordered += [c for c in catalog.streams if c.stream.name in later]
+        return dataclasses.replace(catalog, streams=ordered)
+
+    def endpoints_read(self, selected: List[str], config: Mapping[str, Any]) -> List[Tuple[str, List[str]]]:
+        """The endpoints (``$parameters.endpoint``) each of the ``selected`` streams reads, in manifest order: its
+        own first, then its partition router's parent stream's (the campaigns whose orders it reads). An endpoint
+        two of them read (a child stream and its parent) has each page fetched once (``page_sharing``)."""
+
+        def endpoint_of(definition: Any) -> List[str]:
+            endpoint = (definition.get("$parameters") or {}).get("endpoint") if isinstance(definition, Mapping) else None
+            return [endpoint] if isinstance(endpoint, str) and "{" not in endpoint else []
 
         def streams(definitions: Any) -> Iterator[Mapping[str, Any]]:
             for definition in definitions or []:
@@ -265,15 +291,16 @@ class ManifestSource(YamlDeclarativeSource):
                 else:
                     yield definition
 
+        found: List[Tuple[str, List[str]]] = []
         for stream in streams(self.resolved_manifest.get("streams")):
             if stream.get("name") not in selected:
                 continue
-            count(stream)
-            # A partitioned stream reads its parent stream's pages too (the campaigns whose orders it reads).
+            read = endpoint_of(stream)
             router = (stream.get("retriever") or {}).get("partition_router") or {}
-            for config in (router.get("parent_stream_configs") or []) if isinstance(router, Mapping) else []:
-                count(config.get("stream") if isinstance(config, Mapping) else None)
-        return readers
+            for parent in (router.get("parent_stream_configs") or []) if isinstance(router, Mapping) else []:
+                read += endpoint_of(parent.get("stream") if isinstance(parent, Mapping) else None)
+            found.append((stream["name"], read))
+        return found
 
 
 def plain_message(message: str) -> str:

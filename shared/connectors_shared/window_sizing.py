@@ -185,6 +185,13 @@ def begin_sync() -> None:
         _sync_now = {}
 
 
+def end_sync() -> None:
+    """The read is over: a range cut after it (a check, the next read's probe) ends at its own now."""
+    global _sync_now
+    with _sync_now_lock:
+        _sync_now = None
+
+
 def sync_range_end(range_end: _dt.datetime) -> _dt.datetime:
     """``range_end``, or the same "now" an earlier stream of this read cut at if ``range_end`` is "now" too."""
     current = _dt.datetime.now(range_end.tzinfo or _dt.timezone.utc)

@@ -176,3 +176,26 @@ def test_a_reader_waiting_for_a_fetch_that_failed_asks_the_api_itself(session, r
     assert get(session, f"{BASE}/orders/?page=0").json() == {"data": {"rows": []}}
     first.join()
     assert len(failed) == 1 and len(calls) == 2
+
+
+def test_a_child_stream_is_read_after_the_other_streams_and_a_partition_routers_parent_counts_as_a_reader():
+    from airbyte_cdk.test.catalog_builder import CatalogBuilder, ConfiguredAirbyteStreamBuilder
+    from source_openletter import SourceOpenletter
+    from source_shopline import SourceShopline
+
+    openletter = SourceOpenletter()
+    names = ["order_recipients", "contacts", "orders", "templates"]
+    endpoints = openletter.endpoints_read(names, {})
+    assert endpoints == [("orders", ["orders/"]), ("order_recipients", ["orders/"]), ("contacts", ["contacts"]),
+                         ("templates", ["templates"])]
+    builder = CatalogBuilder()
+    for name in names:
+        builder.with_stream(ConfiguredAirbyteStreamBuilder().with_name(name))
+    ordered = openletter.children_last(builder.build(), endpoints)
+    assert [c.stream.name for c in ordered.streams] == ["contacts", "orders", "templates", "order_recipients"]
+    # Without campaign ids, SHOPLINE's campaign orders are partitioned by the affiliate_campaigns stream's pages.
+    shopline = SourceShopline().endpoints_read(["affiliate_campaigns", "affiliate_campaign_orders"], {})
+    assert shopline == [("affiliate_campaigns", ["v1/affiliate_campaigns"]),
+                        ("affiliate_campaign_orders", ["v1/affiliate_campaigns"])]
+    with_ids = SourceShopline().endpoints_read(["affiliate_campaign_orders"], {"affiliate_campaign_ids": ["a"]})
+    assert with_ids == [("affiliate_campaign_orders", [])]

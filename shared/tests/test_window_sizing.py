@@ -15,7 +15,7 @@ from airbyte_cdk.sources.declarative.models import DatetimeBasedCursor as Dateti
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.types import StreamSlice
 
-from connectors_shared import cdk_hooks
+from connectors_shared import cdk_hooks, window_sizing
 from connectors_shared.component_factory import ComponentFactory
 from connectors_shared.pagination import CursorPaginationWithoutLoops, OffsetToTotal, PageNumberToTotal
 from connectors_shared.window_sizing import PAGES_PER_WINDOW, advertised_pages, sized_step
@@ -241,3 +241,23 @@ def test_the_range_ends_where_it_ended_for_the_probe():
     built.end_provider = lambda: now + next(calls) * DAY
     assert windows(built) == [(day(364), day(0))]
     assert [(s["start_time"], s["end_time"]) for s in retriever.probed] == [(day(364), day(0))]
+
+
+def test_within_a_read_every_range_that_ends_now_ends_at_the_first_streams_now():
+    now = dt.datetime.now(dt.timezone.utc)
+    later = now + dt.timedelta(seconds=2)
+    configured_end = dt.datetime(2024, 6, 30, tzinfo=dt.timezone.utc)
+    assert window_sizing.sync_range_end(later) == later  # outside a read: as given
+    window_sizing.begin_sync()
+    try:
+        assert window_sizing.sync_range_end(now) == now
+        assert window_sizing.sync_range_end(later) == now  # a child stream sliced 2 s after its parent
+        assert window_sizing.sync_range_end(configured_end) == configured_end  # an end_date is not "now"
+        naive = now.replace(tzinfo=None)  # a naive "now" is pinned apart from the aware ones
+        assert window_sizing.sync_range_end(naive) == naive
+        assert window_sizing.sync_range_end(naive + dt.timedelta(seconds=1)) == naive
+        window_sizing.begin_sync()  # the next read has its own now
+        assert window_sizing.sync_range_end(later) == later
+    finally:
+        window_sizing.end_sync()
+    assert window_sizing.sync_range_end(later) == later
