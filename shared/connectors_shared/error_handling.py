@@ -61,7 +61,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from connectors_shared import sync_stop
+from connectors_shared import page_sharing, sync_stop
 from connectors_shared.cdk_hooks import QuietCdkBackoffLog, cdk_backoff_answer
 from connectors_shared.decoding import parse_once, request_path
 from connectors_shared.pagination import as_number, dig
@@ -313,7 +313,10 @@ class VendorErrorHandler(DefaultErrorHandler):
     ) -> ErrorResolution:
         if isinstance(response_or_exception, requests.Response) and response_or_exception.ok:
             # Vendor filters apply to failures only: evaluating them on every page would cost a second JSON parse.
-            return self._parse_success(response_or_exception)
+            resolution = self._parse_success(response_or_exception)
+            if resolution.response_action != ResponseAction.SUCCESS:
+                page_sharing.SHARE.forget(response_or_exception.request)  # its retry must reach the API
+            return resolution
         resolution = self._vendor_filters(response_or_exception)
         if not resolution and isinstance(response_or_exception, requests.Response):
             resolution = self._classify(response_or_exception)

@@ -14,7 +14,8 @@ and headers), and answers those from the copy instead of the network.
   not in memory: the CDK reads a parent's pages well before its child's. Only an index (a digest of each request and
   where its body lies) stays in memory. A copy is dropped once its last reader took it.
 - **Only answers worth repeating.** Only 200 answers whose whole body arrived are kept; an error is asked again, as
-  it would have been. A replayed answer carries no rate-limit headers (they described the moment it was fetched), and
+  it would have been. A 200 the error handler retries (not JSON, no records list, a short page) is dropped at once
+  (``forget``), so the retry, and every other reader, asks the API again. A replayed answer carries no rate-limit headers (they described the moment it was fetched), and
   the budget lets it through without counting a call (``will_serve``).
 """
 
@@ -82,7 +83,8 @@ class PageShare:
         return 0
 
     @staticmethod
-    def _key(request: requests.PreparedRequest) -> bytes:
+    def _key(request: Any) -> bytes:
+        """A digest of the method, the URL and the headers (``request``: what was sent, or ``response.request``)."""
         digest = hashlib.sha256((request.method or "GET").encode())
         digest.update(b"\0" + (request.url or "").encode())
         for name, value in sorted((str(k).lower(), str(v)) for k, v in (request.headers or {}).items()):
@@ -154,6 +156,18 @@ class PageShare:
             finally:
                 if fetching is not None:
                     fetching.set()
+
+    def forget(self, request: Any) -> None:
+        """Drop the copy of ``request``: its answer was a broken page, to be asked again rather than replayed (the
+        shared error handler calls this for every 200 it retries). Without it a retry would be answered from the
+        copy its own first answer left for the other readers."""
+        if not self._copies or request is None:
+            return
+        with self._lock:
+            copy = self._copies.pop(self._key(request), None)
+            if copy is not None and not self._copies and self._file is not None:
+                self._file.truncate(0)
+                self._end = 0
 
     def _taken(self, key: bytes, copy: _Copy) -> None:
         """One more reader had its copy; the last one frees it, and once none waits the file starts over."""

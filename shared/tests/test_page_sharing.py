@@ -10,6 +10,7 @@ import requests
 from connectors_shared import page_sharing, transport
 from connectors_shared.page_sharing import SHARE
 from connectors_shared.rate_limiting import HeaderPacedBudget
+from connectors_shared.testing import no_waiting  # noqa: F401 - a fixture
 
 BASE = "https://api.example.com/api/v1"
 
@@ -199,3 +200,19 @@ def test_a_child_stream_is_read_after_the_other_streams_and_a_partition_routers_
                         ("affiliate_campaign_orders", ["v1/affiliate_campaigns"])]
     with_ids = SourceShopline().endpoints_read(["affiliate_campaign_orders"], {"affiliate_campaign_ids": ["a"]})
     assert with_ids == [("affiliate_campaign_orders", [])]
+
+
+def test_a_broken_page_the_error_handler_retries_is_asked_again_not_replayed(session, requests_mock):
+    from connectors_shared.error_handling import VendorErrorHandler
+
+    SHARE.share_endpoints({"orders": 2})  # Wicked Reports orders, and one child stream
+    url = f"{BASE}/orders?page=1"
+    requests_mock.get(url, [{"status_code": 200, "json": {"status": "success"}},  # no results list
+                            {"status_code": 200, "json": {"results": [{"id": 1}]}}])
+    handler = VendorErrorHandler(config={}, parameters={"name": "orders"}, vendor="Wicked Reports",
+                                 records_path=["results"])
+    broken = get(session, url)
+    assert handler.interpret_response(broken).response_action.name == "RETRY"
+    assert get(session, url).json() == {"results": [{"id": 1}]}  # the retry reached the API
+    assert handler.interpret_response(get(session, url)).response_action.name == "SUCCESS"  # the child: a copy
+    assert requests_mock.call_count == 2
