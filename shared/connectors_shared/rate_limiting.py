@@ -223,7 +223,9 @@ class HeaderPacedBudget(AbstractAPIBudget):
         A figure above the lowest one announced so far, for a call sent after the call that got the lowest, means the
         window was new when the server counted that call (an earlier call's figure arriving late is only stale)."""
         lowest = self._lowest_announced
-        if lowest is None or (announced > lowest[0] and sent_at >= lowest[1]):
+        span = length if length is not None else self._fallback_wait
+        stale = sent_at - self._window_began > span  # the window we knew had ended when this call was sent
+        if lowest is None or stale or (announced > lowest[0] and sent_at >= lowest[1]):
             self._window_began = sent_at
             self._lowest_announced = (announced, sent_at)
             self._remaining = remaining
@@ -231,7 +233,6 @@ class HeaderPacedBudget(AbstractAPIBudget):
             if announced <= lowest[0]:
                 self._lowest_announced = (announced, sent_at)
             self._remaining = remaining if self._remaining is None else min(remaining, self._remaining)
-        span = length if length is not None else self._fallback_wait
         self._resume_at = self._window_began + span + window_margin(span)
 
     def get_matching_policy(self, request: Any) -> Optional[AbstractCallRatePolicy]:

@@ -247,3 +247,21 @@ def test_a_late_answer_of_an_earlier_call_is_stale_not_a_new_window():
     expected = 1000.1 + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]
+
+
+def test_a_window_spent_long_after_the_one_we_knew_is_dated_from_the_call_that_found_it_spent():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    call = object()
+    paced.acquire_call(call)
+    paced.update_from_response(call, response(**{"X-RateLimit-Remaining": "50", **headers}))
+    clock.now += 60.0  # idle for a minute; meanwhile another app spent the location's window
+    call = object()
+    paced.acquire_call(call)
+    sent = clock.now
+    clock.now += 0.2
+    paced.update_from_response(call, response(429, **headers))
+    expected = sent + 10.0 + window_margin(10.0) - clock.now
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(expected)]
