@@ -45,6 +45,9 @@ logger = logging.getLogger("airbyte")
 
 # About this many pages per window: what a killed sync may read again.
 PAGES_PER_WINDOW = 10
+# From this many pages a range is cut in two windows at least, so that two workers can read it side by side: the
+# stream the CDK reads last otherwise pages alone through its one window while the other worker idles.
+SPLIT_FROM_PAGES = 4
 
 
 def sized_step(
@@ -57,15 +60,15 @@ def sized_step(
     """The window length for a range of ``span`` (first to last instant, both included) holding ``pages`` pages.
 
     ``pages`` None (no usable total) gives ``unsized_step``. Otherwise ``span`` is cut in ceil(pages /
-    ``PAGES_PER_WINDOW``) windows, each rounded up to whole ``granularity`` units, at least one unit and at most
-    ``max_step``.
+    ``PAGES_PER_WINDOW``) windows (two at least from ``SPLIT_FROM_PAGES`` pages), each rounded up to whole
+    ``granularity`` units, at least one unit and at most ``max_step``.
     """
     if pages is None or not granularity or granularity <= _dt.timedelta(0):
         return unsized_step
     if pages <= 0:
         return max_step
     units = span // granularity + 1  # granularity units in the span, both ends included
-    windows = max(1, math.ceil(pages / PAGES_PER_WINDOW))
+    windows = max(1 if pages < SPLIT_FROM_PAGES else 2, math.ceil(pages / PAGES_PER_WINDOW))
     step = math.ceil(units / windows) * granularity
     return min(max(step, granularity), max_step)
 

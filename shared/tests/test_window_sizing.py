@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import logging
 from typing import Any, List, Optional
 
@@ -261,3 +262,10 @@ def test_within_a_read_every_range_that_ends_now_ends_at_the_first_streams_now()
     finally:
         window_sizing.end_sync()
     assert window_sizing.sync_range_end(later) == later
+
+
+@pytest.mark.parametrize("pages, windows", [(1, 1), (3, 1), (4, 2), (10, 2), (20, 2), (21, 3), (100, 10)])
+def test_a_range_of_four_pages_or_more_is_cut_in_two_windows_at_least_so_two_workers_read_it(pages, windows):
+    day = dt.timedelta(days=1)
+    step = sized_step(dt.timedelta(days=99), pages, day, dt.timedelta(days=3650), dt.timedelta(days=30))
+    assert math.ceil(100 / (step / day)) == windows
