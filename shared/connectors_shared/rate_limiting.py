@@ -91,7 +91,7 @@ def announces_window_length(header_name: Optional[str]) -> bool:
 
 def window_margin(interval_seconds: float) -> float:
     """Extra seconds beyond a window's length before its calls are spent again: a call's trip to the server varies."""
-    return max(0.2, 0.03 * interval_seconds)
+    return min(max(0.2, 0.03 * interval_seconds), 1.0)
 
 
 def seconds_until_reset(header_name: str, raw_value: Optional[str], now: Optional[float] = None) -> Optional[float]:
