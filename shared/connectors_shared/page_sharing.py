@@ -11,12 +11,15 @@ and headers), and answers those from the copy instead of the network.
 - **Only identical requests.** A child whose state, window or page size differs from its parent's asks for other
   URLs and is sent to the API as before: sharing never changes what a stream reads, only where the bytes come from.
 - **Memory stays flat.** Bodies wait in an anonymous temporary file (deleted by the system when the process ends),
-  not in memory: the CDK reads a parent's pages well before its child's. Only an index (a digest of each request and
-  where its body lies) stays in memory. A copy is dropped once its last reader took it.
+  not in memory: ``ManifestSource.children_last`` has the CDK read a child after the other streams, so a parent's
+  pages are all fetched before its child asks for them. Only an index (a digest of each request and where its body
+  lies) stays in memory. A copy is dropped once its last reader took it; past ``MAX_KEPT_BYTES`` nothing more is kept.
 - **Only answers worth repeating.** Only 200 answers whose whole body arrived are kept; an error is asked again, as
   it would have been. A 200 the error handler retries (not JSON, no records list, a short page) is dropped at once
-  (``forget``), so the retry, and every other reader, asks the API again. A replayed answer carries no rate-limit headers (they described the moment it was fetched), and
-  the budget lets it through without counting a call (``will_serve``).
+  (``forget``), so the retry, and every other reader, asks the API again.
+- **No call spent twice.** A replayed answer carries no rate-limit headers (they described the moment it was
+  fetched), and the budget lets it through without counting a call (``will_serve``). A reader asking for a request
+  another reader is sending at that moment waits for that answer (at most ``FETCH_WAIT_SECONDS``).
 """
 
 from __future__ import annotations
