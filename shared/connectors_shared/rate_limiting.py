@@ -20,10 +20,10 @@ the server announced. The declared window is used only when the server sends no 
 Some vendors announce the window's length instead of its reset (LeadConnector: ``X-RateLimit-Interval-Milliseconds:
 10000`` beside ``X-RateLimit-Remaining``). Waiting one full length from the answer that spent the last call wastes
 the part of the window already gone: a read that sends its 100 calls in 5 s then waited 10 s, reaching 0.7x of the
-limit. For such headers the budget also keeps the send times of its last ``limit`` calls (the manifest's ``rates``)
-and lets a call start only when the call ``limit`` places back was sent more than one window (plus a margin for
-network jitter) ago: never more than ``limit`` calls in any window, fixed or sliding, and the next window's first call
-goes as soon as the server can count it in a new window.
+limit. For such headers the budget also keeps the send times of its last ``limit`` calls (``limit``: the remaining
+figure a window's first call gets, plus one) and lets a call start only when the call ``limit`` places back was sent
+more than one window (plus a margin for network jitter) ago: never more than ``limit`` calls in any window, fixed or
+sliding, and the next window's first call goes as soon as the server can count it in a new window.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def too_long_a_wait(vendor: str, seconds: float, asked: str, max_wait: float) ->
     return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
 
 
+# The longest log of send times kept while a window's limit is not known yet.
+MAX_LOGGED_CALLS = 10_000
 # After this long a request that never reported back (it raised) no longer counts as in flight.
 IN_FLIGHT_EXPIRY_SECONDS = 600.0
 
@@ -146,9 +148,13 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._in_flight: Dict[int, float] = {}  # id(request) -> when it was let through
         self._window_span = window[1] + window_margin(window[1]) if window else 0.0
         # When each of the last ``limit`` calls is sent (now, or after its wait): never decreasing.
-        self._sent: Optional[Deque[float]] = deque(maxlen=max(int(window[0]), 1)) if window else None
+        self._sent: Optional[Deque[float]] = deque() if window else None
+        # The calls a window allows, as the server counts them: learned from the figure a window's first call gets
+        # (remaining + 1), never taken from the manifest, so that a sandbox with a high limit is not held to the
+        # production one. Until an answer tells it, the log holds nobody back.
+        self._window_limit: Optional[int] = None
         self._window_began = 0.0  # when the server's current window began: the send time of its first call
-        # The lowest remaining figure announced in that window, and when the call that got it was sent.
+        # The lowest remaining figure announced in that window, and when it arrived.
         self._lowest_announced: Optional[Tuple[int, float]] = None
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
@@ -176,11 +182,13 @@ class HeaderPacedBudget(AbstractAPIBudget):
 
     def _slot_after(self, earliest: float) -> float:
         """Book the send time of a call due no earlier than ``earliest``: when the call ``limit`` back is a window old."""
-        sent = self._sent
+        sent, limit = self._sent, self._window_limit
         start = max(earliest, sent[-1]) if sent else earliest
-        if sent is not None and len(sent) == sent.maxlen:
-            start = max(start, sent[0] + self._window_span)
+        if limit and len(sent) >= limit:
+            start = max(start, sent[-limit] + self._window_span)
         sent.append(start)
+        while len(sent) > (limit or MAX_LOGGED_CALLS):
+            sent.popleft()
         return start
 
     def update_from_response(self, request: Any, response: Any) -> None:
@@ -209,7 +217,7 @@ class HeaderPacedBudget(AbstractAPIBudget):
             remaining -= len(self._in_flight)
             resume_at = now + (reset_in if reset_in is not None else self._fallback_wait)
             if self._sent is not None:
-                self._follow_window(remaining + len(self._in_flight), remaining, sent_at, reset_in)
+                self._follow_window(remaining + len(self._in_flight), remaining, sent_at, now, reset_in)
                 return
             same_window = self._remaining is not None and abs(resume_at - self._resume_at) < 1.5
             # Answers to concurrent requests arrive out of order: within one window the smallest figure is the truth.
@@ -217,21 +225,24 @@ class HeaderPacedBudget(AbstractAPIBudget):
             # Kept even while calls remain: concurrent threads may spend the last ones before the next answer.
             self._resume_at = max(resume_at, self._resume_at) if same_window else resume_at
 
-    def _follow_window(self, announced: int, remaining: int, sent_at: float, length: Optional[float]) -> None:
+    def _follow_window(self, announced: int, remaining: int, sent_at: float, now: float,
+                       length: Optional[float]) -> None:
         """Where only the window's length is announced, its end is the first call counted in it plus that length.
 
-        A figure above the lowest one announced so far, for a call sent after the call that got the lowest, means the
-        window was new when the server counted that call (an earlier call's figure arriving late is only stale)."""
+        A figure above the lowest one announced so far means the window was new when the server counted this call,
+        provided the call was sent after the lowest figure arrived: the server then counted it later. Calls in flight
+        together may be counted in any order, so a higher figure among them says nothing."""
         lowest = self._lowest_announced
         span = length if length is not None else self._fallback_wait
         stale = sent_at - self._window_began > span  # the window we knew had ended when this call was sent
         if lowest is None or stale or (announced > lowest[0] and sent_at >= lowest[1]):
             self._window_began = sent_at
-            self._lowest_announced = (announced, sent_at)
+            self._window_limit = max(self._window_limit or 0, announced + 1)
+            self._lowest_announced = (announced, now)
             self._remaining = remaining
         else:
             if announced <= lowest[0]:
-                self._lowest_announced = (announced, sent_at)
+                self._lowest_announced = (announced, now)
             self._remaining = remaining if self._remaining is None else min(remaining, self._remaining)
         self._resume_at = self._window_began + span + window_margin(span)
 

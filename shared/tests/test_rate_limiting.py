@@ -213,6 +213,7 @@ def test_concurrent_threads_share_the_window_log():
     waits = []
     paced = HeaderPacedBudget("X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", clock=clock,
                               sleep=waits.append, window=(3, 10.0))  # time stands still while six threads ask
+    paced._window_limit = 3  # as learned from a window's first answer (remaining 2)
     threads = [threading.Thread(target=paced.acquire_call, args=(object(),)) for _ in range(6)]
     for thread in threads:
         thread.start()
@@ -227,8 +228,21 @@ def test_budget_from_manifest_definition_keeps_a_window_log_only_for_a_window_le
                                       "ratelimit_reset_header": "X-RateLimit-Interval-Milliseconds", "policies": rates})
     wicked = budget_from_definition({"type": "HTTPAPIBudget", "ratelimit_remaining_header": "x-ratelimit-remaining",
                                      "ratelimit_reset_header": "x-ratelimit-reset", "policies": rates})
-    assert leadway._sent is not None and leadway._sent.maxlen == 100
-    assert wicked._sent is None
+    assert leadway._sent is not None and wicked._sent is None
+
+
+def test_the_window_limit_is_the_servers_not_the_manifests_so_a_sandbox_with_a_high_limit_is_not_slowed():
+    clock = Clock()
+    sent = spend(window_budget(clock, limit=100), clock, 500, limit=100_000)  # the manifest documents 100 per 10 s
+    assert clock.slept == [] and sent[-1] - sent[0] < 60
+
+
+def test_until_an_answer_tells_the_limit_the_log_holds_nobody_back():
+    clock = Clock()
+    paced = window_budget(clock, limit=2)
+    for _ in range(5):
+        paced.acquire_call(object())
+    assert clock.slept == []
 
 
 def test_a_late_answer_of_an_earlier_call_is_stale_not_a_new_window():
@@ -265,3 +279,22 @@ def test_a_window_spent_long_after_the_one_we_knew_is_dated_from_the_call_that_f
     expected = sent + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]
+
+
+def test_a_higher_figure_for_a_call_sent_before_the_lowest_arrived_is_no_new_window():
+    clock = Clock()
+    paced = window_budget(clock, limit=100)
+    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    first = object()
+    paced.acquire_call(first)  # the window's first call, at 1000.0
+    paced.update_from_response(first, response(**{"X-RateLimit-Remaining": "60", **headers}))
+    clock.now += 4.0
+    a, b = object(), object()
+    paced.acquire_call(a)
+    paced.acquire_call(b)  # both in flight: the server counts b first (1 left), then a (0 left)
+    clock.now += 0.1
+    paced.update_from_response(a, response(**{"X-RateLimit-Remaining": "0", **headers}))
+    paced.update_from_response(b, response(**{"X-RateLimit-Remaining": "1", **headers}))  # higher, but no reset
+    expected = 1000.0 + 10.0 + window_margin(10.0) - clock.now
+    paced.acquire_call(object())
+    assert clock.slept == [pytest.approx(expected)]  # until the window that began at 1000.0 ends, not b's + 10 s
