@@ -148,17 +148,24 @@ class PageShare:
                 copy = self._copies.get(key)
                 if copy is not None:  # another reader fetched it too: this fetch was its turn
                     self._taken(key, copy)
-                elif keep and self._end + len(body) <= MAX_KEPT_BYTES:
-                    if self._file is None:
-                        self._file = tempfile.TemporaryFile(prefix="connector-pages-")
-                    offset = self._end
-                    os.pwrite(self._file.fileno(), body, offset)
-                    self._end += len(body)
+                elif keep and self._end + len(body) <= MAX_KEPT_BYTES and self._write(body):
                     headers = {name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}
-                    self._copies[key] = _Copy(offset, len(body), readers - 1, headers)
+                    self._copies[key] = _Copy(self._end - len(body), len(body), readers - 1, headers)
             finally:
                 if fetching is not None:
                     fetching.set()
+
+    def _write(self, body: bytes) -> bool:
+        """Append ``body`` to the temporary file; False when it cannot be written (no writable temporary directory,
+        a full disk): the other readers then ask the API, as they would without sharing."""
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="connector-pages-")
+            os.pwrite(self._file.fileno(), body, self._end)
+        except OSError:
+            return False
+        self._end += len(body)
+        return True
 
     def forget(self, request: Any) -> None:
         """Drop the copy of ``request``: its answer was a broken page, to be asked again rather than replayed (the

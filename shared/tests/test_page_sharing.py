@@ -216,3 +216,16 @@ def test_a_broken_page_the_error_handler_retries_is_asked_again_not_replayed(ses
     assert get(session, url).json() == {"results": [{"id": 1}]}  # the retry reached the API
     assert handler.interpret_response(get(session, url)).response_action.name == "SUCCESS"  # the child: a copy
     assert requests_mock.call_count == 2
+
+
+def test_with_no_writable_temporary_directory_nothing_is_kept_and_every_reader_asks_the_api(
+    session, requests_mock, monkeypatch
+):
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(page_sharing.tempfile, "TemporaryFile", no_room)
+    SHARE.share_endpoints({"orders/": 2})
+    answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": [{"id": 1}]}})
+    assert get(session, f"{BASE}/orders/?page=0").json() == get(session, f"{BASE}/orders/?page=0").json()
+    assert requests_mock.call_count == 2 and SHARE.kept == (0, 0)
