@@ -131,9 +131,10 @@ class HeaderPacedBudget(AbstractAPIBudget):
         sleep: Optional[Callable[[float], None]] = None,
         max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
         vendor: str = "The API",
-        window: Optional[Tuple[int, float]] = None,
+        window_log: bool = False,
     ) -> None:
-        """``window``: ``(limit, seconds)`` when the reset header gives the window's length only (module docstring)."""
+        """``window_log``: the reset header gives the window's length only; keep a log of send times (module
+        docstring), the window being ``fallback_wait_seconds`` long until the server announces its length."""
         self._max_wait = max_wait_seconds
         self._vendor = vendor
         self._remaining_header = remaining_header
@@ -146,9 +147,9 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._remaining: Optional[int] = None
         self._resume_at = 0.0
         self._in_flight: Dict[int, float] = {}  # id(request) -> when it was let through
-        self._window_span = window[1] + window_margin(window[1]) if window else 0.0
+        self._window_span = fallback_wait_seconds + window_margin(fallback_wait_seconds) if window_log else 0.0
         # When each of the last ``limit`` calls is sent (now, or after its wait): never decreasing.
-        self._sent: Optional[Deque[float]] = deque() if window else None
+        self._sent: Optional[Deque[float]] = deque() if window_log else None
         # The calls a window allows, as the server counts them: learned from the figure a window's first call gets
         # (remaining + 1), never taken from the manifest, so that a sandbox with a high limit is not held to the
         # production one. Until an answer tells it, the log holds nobody back.
@@ -181,7 +182,8 @@ class HeaderPacedBudget(AbstractAPIBudget):
             (self._sleep or _sleep)(wait * wait_scale())
 
     def _slot_after(self, earliest: float) -> float:
-        """Book the send time of a call due no earlier than ``earliest``: when the call ``limit`` back is a window old."""
+        """Book the send time of a call due no earlier than ``earliest``: once the call ``limit`` back is a window
+        old."""
         sent, limit = self._sent, self._window_limit
         start = max(earliest, sent[-1]) if sent else earliest
         if limit and len(sent) >= limit:

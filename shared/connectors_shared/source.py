@@ -73,16 +73,13 @@ def budget_from_definition(
 ) -> HeaderPacedBudget:
     """Build the shared pacer from a manifest's ``api_budget: {type: HTTPAPIBudget, ...}`` block."""
     fallback = 60.0
-    limit: Optional[int] = None
     for policy in definition.get("policies") or []:
         for rate in policy.get("rates") or []:
             interval = rate.get("interval")
             if interval:
                 fallback = _seconds(interval)
-                limit = int(rate["limit"]) if rate.get("limit") else limit
         if policy.get("period"):
             fallback = _seconds(policy["period"])
-            limit = int(policy["call_limit"]) if policy.get("call_limit") else limit
     reset_header = definition.get("ratelimit_reset_header")
     return HeaderPacedBudget(
         remaining_header=definition.get("ratelimit_remaining_header", "ratelimit-remaining"),
@@ -91,7 +88,7 @@ def budget_from_definition(
         fallback_wait_seconds=fallback,
         max_wait_seconds=max_wait_seconds,
         vendor=vendor,
-        window=(limit, fallback) if limit and announces_window_length(reset_header) else None,
+        window_log=announces_window_length(reset_header),
     )
 
 
@@ -278,7 +275,9 @@ class ManifestSource(YamlDeclarativeSource):
         two of them read (a child stream and its parent) has each page fetched once (``page_sharing``)."""
 
         def endpoint_of(definition: Any) -> List[str]:
-            endpoint = (definition.get("$parameters") or {}).get("endpoint") if isinstance(definition, Mapping) else None
+            if not isinstance(definition, Mapping):
+                return []
+            endpoint = (definition.get("$parameters") or {}).get("endpoint")
             return [endpoint] if isinstance(endpoint, str) and "{" not in endpoint else []
 
         def streams(definitions: Any) -> Iterator[Mapping[str, Any]]:

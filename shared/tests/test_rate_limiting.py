@@ -130,10 +130,24 @@ def test_a_request_that_raised_stops_counting_as_in_flight_after_the_expiry():
 
 
 
-def window_budget(clock, limit=4, seconds=10.0):
+def window_budget(clock, seconds=10.0):
     """LeadConnector's shape: remaining and the window's length, no reset time."""
     return HeaderPacedBudget("X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", clock=clock,
-                             sleep=clock.sleep, fallback_wait_seconds=seconds, window=(limit, seconds))
+                             sleep=clock.sleep, fallback_wait_seconds=seconds, window_log=True)
+
+
+WINDOW = {"X-RateLimit-Interval-Milliseconds": "10000"}
+
+
+def answered(paced, clock, remaining, status=200, after=0.0):
+    """One call through ``paced``, answered ``after`` seconds later with ``remaining`` calls left; its send time."""
+    call = object()
+    paced.acquire_call(call)
+    sent = clock.now
+    clock.now += after
+    figure = {"X-RateLimit-Remaining": remaining} if remaining is not None else {}
+    paced.update_from_response(call, response(status, **figure, **WINDOW))
+    return sent
 
 
 def spend(paced, clock, calls, limit=4, answer_after=0.1):
@@ -168,17 +182,10 @@ def test_a_window_length_header_waits_for_the_windows_end_not_a_whole_window_fro
 
 def test_a_window_spent_by_someone_else_waits_until_the_window_that_our_first_call_found_ends():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    paced = window_budget(clock)
     window_began = clock.now  # the first call we saw a figure for began the window as far as we know
-    for remaining in ("40", "39"):
-        call = object()
-        paced.acquire_call(call)
-        clock.now += 1.0
-        paced.update_from_response(call, response(**{"X-RateLimit-Remaining": remaining, **headers}))
-    paced.acquire_call(first := object())
-    clock.now += 1.0
-    paced.update_from_response(first, response(**{"X-RateLimit-Remaining": "0", **headers}))  # others spent it
+    for remaining in ("40", "39", "0"):  # "0": others spent it
+        answered(paced, clock, remaining, after=1.0)
     expected = window_began + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]
@@ -186,15 +193,9 @@ def test_a_window_spent_by_someone_else_waits_until_the_window_that_our_first_ca
 
 def test_a_figure_that_rises_again_marks_a_new_window():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
-    for remaining in ("5", "4", "80", "0"):  # "80": the server's window reset before this call
-        call = object()
-        paced.acquire_call(call)
-        if remaining == "80":
-            began = clock.now
-        clock.now += 0.5
-        paced.update_from_response(call, response(**{"X-RateLimit-Remaining": remaining, **headers}))
+    paced = window_budget(clock)
+    sent = {remaining: answered(paced, clock, remaining, after=0.5) for remaining in ("5", "4", "80", "0")}
+    began = sent["80"]  # the server's window reset before this call
     expected = began + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]
@@ -202,8 +203,8 @@ def test_a_figure_that_rises_again_marks_a_new_window():
 
 def test_a_429_with_no_call_of_ours_in_the_window_waits_one_window():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    paced.update_from_response(None, response(429, **{"X-RateLimit-Interval-Milliseconds": "10000"}))
+    paced = window_budget(clock)
+    paced.update_from_response(None, response(429, **WINDOW))
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(10.0 + window_margin(10.0))]
 
@@ -212,7 +213,7 @@ def test_concurrent_threads_share_the_window_log():
     clock = Clock()
     waits = []
     paced = HeaderPacedBudget("X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds", clock=clock,
-                              sleep=waits.append, window=(3, 10.0))  # time stands still while six threads ask
+                              sleep=waits.append, fallback_wait_seconds=10.0, window_log=True)  # time stands still
     paced._window_limit = 3  # as learned from a window's first answer (remaining 2)
     threads = [threading.Thread(target=paced.acquire_call, args=(object(),)) for _ in range(6)]
     for thread in threads:
@@ -233,13 +234,13 @@ def test_budget_from_manifest_definition_keeps_a_window_log_only_for_a_window_le
 
 def test_the_window_limit_is_the_servers_not_the_manifests_so_a_sandbox_with_a_high_limit_is_not_slowed():
     clock = Clock()
-    sent = spend(window_budget(clock, limit=100), clock, 500, limit=100_000)  # the manifest documents 100 per 10 s
+    sent = spend(window_budget(clock), clock, 500, limit=100_000)  # the manifest documents 100 per 10 s
     assert clock.slept == [] and sent[-1] - sent[0] < 60
 
 
 def test_until_an_answer_tells_the_limit_the_log_holds_nobody_back():
     clock = Clock()
-    paced = window_budget(clock, limit=2)
+    paced = window_budget(clock)
     for _ in range(5):
         paced.acquire_call(object())
     assert clock.slept == []
@@ -247,15 +248,14 @@ def test_until_an_answer_tells_the_limit_the_log_holds_nobody_back():
 
 def test_a_late_answer_of_an_earlier_call_is_stale_not_a_new_window():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
+    paced = window_budget(clock)
     earlier, later = object(), object()
     paced.acquire_call(earlier)
     clock.now += 0.1
     paced.acquire_call(later)
     clock.now += 0.5
-    paced.update_from_response(later, response(**{"X-RateLimit-Remaining": "0", **headers}))
-    paced.update_from_response(earlier, response(**{"X-RateLimit-Remaining": "1", **headers}))  # the server saw it first
+    paced.update_from_response(later, response(**{"X-RateLimit-Remaining": "0", **WINDOW}))
+    paced.update_from_response(earlier, response(**{"X-RateLimit-Remaining": "1", **WINDOW}))  # the server saw it first
     # Still spent; and the window is not taken to begin again with the earlier call. It is dated from the first call
     # whose figure arrived (the later one, 0.1 s after it truly began: waiting 0.1 s longer is the safe side).
     expected = 1000.1 + 10.0 + window_margin(10.0) - clock.now
@@ -265,17 +265,10 @@ def test_a_late_answer_of_an_earlier_call_is_stale_not_a_new_window():
 
 def test_a_window_spent_long_after_the_one_we_knew_is_dated_from_the_call_that_found_it_spent():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
-    call = object()
-    paced.acquire_call(call)
-    paced.update_from_response(call, response(**{"X-RateLimit-Remaining": "50", **headers}))
+    paced = window_budget(clock)
+    answered(paced, clock, "50")
     clock.now += 60.0  # idle for a minute; meanwhile another app spent the location's window
-    call = object()
-    paced.acquire_call(call)
-    sent = clock.now
-    clock.now += 0.2
-    paced.update_from_response(call, response(429, **headers))
+    sent = answered(paced, clock, None, status=429, after=0.2)
     expected = sent + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]
@@ -283,18 +276,14 @@ def test_a_window_spent_long_after_the_one_we_knew_is_dated_from_the_call_that_f
 
 def test_a_higher_figure_for_a_call_sent_before_the_lowest_arrived_is_no_new_window():
     clock = Clock()
-    paced = window_budget(clock, limit=100)
-    headers = {"X-RateLimit-Interval-Milliseconds": "10000"}
-    first = object()
-    paced.acquire_call(first)  # the window's first call, at 1000.0
-    paced.update_from_response(first, response(**{"X-RateLimit-Remaining": "60", **headers}))
-    clock.now += 4.0
+    paced = window_budget(clock)
+    answered(paced, clock, "60", after=4.0)  # the window's first call, at 1000.0
     a, b = object(), object()
     paced.acquire_call(a)
     paced.acquire_call(b)  # both in flight: the server counts b first (1 left), then a (0 left)
     clock.now += 0.1
-    paced.update_from_response(a, response(**{"X-RateLimit-Remaining": "0", **headers}))
-    paced.update_from_response(b, response(**{"X-RateLimit-Remaining": "1", **headers}))  # higher, but no reset
+    paced.update_from_response(a, response(**{"X-RateLimit-Remaining": "0", **WINDOW}))
+    paced.update_from_response(b, response(**{"X-RateLimit-Remaining": "1", **WINDOW}))  # higher, but no reset
     expected = 1000.0 + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]  # until the window that began at 1000.0 ends, not b's + 10 s
