@@ -509,7 +509,11 @@ def launch_source(source_class: type[ManifestSource], args: Optional[List[str]] 
     except Exception:  # noqa: BLE001 - a spec that cannot be built fails visibly in the run below
         masker.set(secrets_of(None, config))
     tune_interpreter()
-    code = run_entrypoint(source, args, out)
+    cdk_hooks.record_batches(True)  # this process writes its records as lines: a page of them at a time
+    try:
+        code = run_entrypoint(source, args, out)
+    finally:
+        cdk_hooks.record_batches(False)  # launched in-process (tests): later runs capture one message per line
     if code:
         sys.exit(code)
 
