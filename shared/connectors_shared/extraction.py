@@ -21,8 +21,9 @@ for such a stream, which counts a page by its parent records, not by the rows ex
 
 from __future__ import annotations
 
+from collections.abc import Mapping  # isinstance against the ABC itself: typing.Mapping's check costs more per record
 from dataclasses import InitVar, dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, MutableMapping, Optional, Tuple, Union
 
 import orjson
 import requests

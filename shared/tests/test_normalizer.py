@@ -109,3 +109,64 @@ def test_compiled_steps_do_what_the_loop_over_them_does():
         compile_steps(steps)(compiled)
         assert compiled == by_loop
 
+
+
+def _deep(levels):
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"n": {"type": "integer"}, "child": schema}}
+    return schema
+
+
+def _deep_record(levels):
+    record = {"n": "0"}
+    for level in range(1, levels + 1):
+        record = {"n": str(level), "child": record}
+    return record
+
+
+RICH = {
+    "type": "object",
+    "properties": {
+        "grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        "when": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+        "orders": {"type": "array", "items": {"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "lines": {"type": "array", "items": {"type": "object", "properties": {"qty": {"type": "integer"}}}},
+        }}},
+        "deep": _deep(12),  # deeper than MAX_INLINE_DEPTH: the innermost levels are normalized by their converters
+    },
+}
+
+
+@pytest.mark.parametrize("sample", [
+    {"grid": [["1", 2.5, None], None, "x", ["nan"]], "when": ["2024-01-05T12:00:00+02:00", "2024-01-05T12:00:00.000Z",
+                                                          None, 1700000000, "2024-01-05T12:00:00"],
+     "orders": [{"at": "2024-01-05T12:00:00", "lines": [{"qty": "3"}, "odd", None]}, None, 7],
+     "deep": _deep_record(12)},
+    {"grid": "not a list", "when": {}, "orders": {"at": "x"}, "deep": {"n": "1", "child": "leaf"}},
+    {"grid": [], "when": [], "orders": [], "deep": None},
+])
+def test_nested_steps_written_inline_do_what_the_loop_over_the_steps_does(sample):
+    steps = _object_steps(RICH)
+    by_loop, compiled = json.loads(json.dumps(sample)), json.loads(json.dumps(sample))
+    for field, accepted, convert in steps:
+        value = by_loop.get(field)
+        if value is not None and type(value) not in accepted:
+            by_loop[field] = convert(value)
+    apply = compile_steps(steps)
+    apply(compiled)
+    assert compiled == by_loop
+    assert "for index_" in apply.source and "convert_" in apply.source
+
+
+def test_a_record_with_its_declared_types_calls_no_converter():
+    calls = []
+    steps = _object_steps(RICH)
+    apply = compile_steps(steps)
+    namespace = apply.__globals__
+    for name in [n for n in namespace if n.startswith("convert_")]:
+        namespace[name] = lambda value, original=namespace[name]: calls.append(value) or original(value)
+    apply({"grid": [[1, 2.5]], "when": ["2024-01-05T12:00:00.000Z"],
+           "orders": [{"at": "2024-01-05T10:00:00Z", "lines": [{"qty": 3}]}], "deep": {"n": 1, "child": {"n": 2}}})
+    assert calls == []
