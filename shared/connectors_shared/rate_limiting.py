@@ -84,6 +84,8 @@ def too_long_a_wait(vendor: str, seconds: float, asked: str, max_wait: float) ->
 MAX_LOGGED_CALLS = 10_000
 # After this long a request that never reported back (it raised) no longer counts as in flight.
 IN_FLIGHT_EXPIRY_SECONDS = 600.0
+# The longest a call waits for the answer of the one call finding a window's figure (see HeaderPacedBudget).
+SCOUT_WAIT_SECONDS = 30.0
 
 
 def announces_window_length(header_name: Optional[str]) -> bool:
@@ -157,29 +159,65 @@ class HeaderPacedBudget(AbstractAPIBudget):
         self._window_began = 0.0  # when the server's current window began: the send time of its first call
         # The lowest remaining figure announced in that window, and when it arrived.
         self._lowest_announced: Optional[Tuple[int, float]] = None
+        # Where the reset header gives the window's end: while no figure is known (the first call of a sync, the
+        # first after a reset) one call goes alone and the others wait for its answer (``_scout``: its id).
+        self._scouting = not window_log
+        self._scout: Optional[int] = None
+        self._answered = threading.Condition(self._lock)
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
         if page_sharing.SHARE.will_serve(request):
             return  # answered from a page another stream fetched: no call to the API
-        with self._lock:
-            now = self._clock()
-            wait = 0.0
-            if self._remaining is not None and self._remaining <= 0:
-                wait = max(0.0, self._resume_at - now)
-                if wait == 0.0:
-                    self._remaining = None  # the window has reset; the next response tells us the new figure
-            if self._remaining is not None:
-                self._remaining -= 1  # reserve a call so that concurrent threads do not overspend the last one
-            spent = wait > 0  # the server's figure says the window is spent
-            if self._sent is not None:
-                wait = self._slot_after(now + wait) - now
-            self._in_flight[id(request)] = now + wait  # when it is sent: a window's first call starts the window
-        if wait > self._max_wait:
-            raise too_long_a_wait(self._vendor, wait, "its rate-limit reset header", self._max_wait)
-        if spent or wait >= 1.0:  # not every short wait of the window log (one per call once a window is full)
-            logger.info(f"{self._vendor}: rate limit reached; pausing {wait:.1f} s until the API's window resets.")
-        if wait > 0:
-            (self._sleep or _sleep)(wait * wait_scale())
+        waited_for = None  # the reset this thread slept until
+        while True:
+            with self._lock:
+                self._wait_for_scout(id(request))
+                now = self._clock()
+                wait = 0.0
+                if self._remaining is not None and self._remaining <= 0:
+                    # Slept until the reset and nothing new was announced since: the window has reset (whatever a
+                    # clock says that tests, or a slow machine, hold back).
+                    wait = 0.0 if waited_for == self._resume_at else max(0.0, self._resume_at - now)
+                    if wait == 0.0:
+                        self._remaining = None  # the window has reset; the next response tells us the new figure
+                        self._scouting = self._sent is None
+                if self._remaining is not None:
+                    self._remaining -= 1  # reserve a call so that concurrent threads do not overspend the last one
+                spent = wait > 0  # the server's figure says the window is spent
+                resets_at = self._resume_at
+                if self._sent is not None:
+                    wait = self._slot_after(now + wait) - now
+                    self._in_flight[id(request)] = now + wait  # when it is sent: a window's first call starts it
+                elif not spent:
+                    self._in_flight[id(request)] = now
+                    if self._remaining is None and self._scouting:
+                        self._scout = id(request)  # no figure known: this call finds it, the others wait for it
+            if wait > self._max_wait:
+                raise too_long_a_wait(self._vendor, wait, "its rate-limit reset header", self._max_wait)
+            if spent or wait >= 1.0:  # not every short wait of the window log (one per call once a window is full)
+                logger.info(f"{self._vendor}: rate limit reached; pausing {wait:.1f} s until the API's window resets.")
+            if wait > 0:
+                (self._sleep or _sleep)(wait * wait_scale())
+            if not spent or self._sent is not None:
+                return
+            waited_for = resets_at
+            # Woken at the reset: ask again, with the threads that waited too, for a call of the new window.
+
+    def _wait_for_scout(self, request_id: int) -> None:
+        """Hold this thread (the lock is released meanwhile) while the call that is finding the window's figure is
+        on its way: at most ``SCOUT_WAIT_SECONDS``, and not for a call that never answered (it raised) or for this
+        very request (sent again after a timeout: it is still the one finding the figure)."""
+        deadline = None
+        while (self._scouting and self._scout is not None and self._scout != request_id
+               and self._scout in self._in_flight):
+            if self._clock() - self._in_flight[self._scout] > IN_FLIGHT_EXPIRY_SECONDS:
+                break
+            moment = time.monotonic()
+            deadline = deadline or moment + SCOUT_WAIT_SECONDS
+            if moment >= deadline:
+                self._scouting = False  # the answer is late: go on without it, as before a figure was known
+                break
+            self._answered.wait(min(1.0, deadline - moment))
 
     def _slot_after(self, earliest: float) -> float:
         """Book the send time of a call due no earlier than ``earliest``: once the call ``limit`` back is a window
@@ -211,6 +249,9 @@ class HeaderPacedBudget(AbstractAPIBudget):
         with self._lock:
             now = self._clock()
             sent_at = self._in_flight.pop(id(request), now)
+            if self._scouting and self._scout == id(request):
+                self._scouting = False  # any answer ends the search: with a figure, calls are reserved from it
+                self._answered.notify_all()
             for key in [key for key, sent in self._in_flight.items() if now - sent > IN_FLIGHT_EXPIRY_SECONDS]:
                 del self._in_flight[key]  # a request that raised never reports back
             if remaining is None:

@@ -58,8 +58,9 @@ def test_waits_until_reset_once_no_calls_remain_and_not_before():
     assert clock.slept == []
     paced.update_from_response(None, response(**{"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9"}))
     paced.acquire_call(None)
-    assert clock.slept == [9.0]
-    paced.acquire_call(None)  # the window reset: no new figure yet, so no waiting
+    assert clock.slept == [9.0]  # then the window reset: this call goes, and finds the new figure
+    paced.update_from_response(None, response(**{"x-ratelimit-remaining": "1", "x-ratelimit-reset": "9"}))
+    paced.acquire_call(None)
     assert clock.slept == [9.0]
 
 
@@ -105,16 +106,60 @@ def test_budget_from_manifest_definition_reads_headers_and_window():
 def test_calls_in_flight_and_late_answers_cannot_overspend_the_window():
     clock = Clock()
     paced = budget(clock)
-    first, second, third, fourth = object(), object(), object(), object()
+    zeroth, first, second, third, fourth = object(), object(), object(), object(), object()
+    limit_headers = {"x-ratelimit-reset": "5"}
+    paced.acquire_call(zeroth)  # the first call finds the figure
+    paced.update_from_response(zeroth, response(**{"x-ratelimit-remaining": "4", **limit_headers}))
     paced.acquire_call(first)
     paced.acquire_call(second)
-    limit_headers = {"x-ratelimit-reset": "5"}
     paced.update_from_response(second, response(**{"x-ratelimit-remaining": "2", **limit_headers}))  # first in flight
     paced.acquire_call(third)  # the last call of the window
     paced.update_from_response(first, response(**{"x-ratelimit-remaining": "3", **limit_headers}))  # late and stale
     assert clock.slept == []
     paced.acquire_call(fourth)
     assert clock.slept == [5.0]
+
+
+def test_while_no_figure_is_known_one_call_goes_alone_and_the_others_wait_for_its_answer():
+    clock = Clock()
+    paced = budget(clock)
+    scout = object()
+    paced.acquire_call(scout)
+    passed = []
+    threads = [threading.Thread(target=lambda: (paced.acquire_call(object()), passed.append(1))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    threading.Event().wait(0.3)
+    assert passed == []  # a limit of 2 would already be spent by three more calls sent blind
+    paced.update_from_response(scout, response(**{"x-ratelimit-remaining": "5", "x-ratelimit-reset": "9"}))
+    for thread in threads:
+        thread.join(5)
+    assert passed == [1, 1, 1] and clock.slept == []
+
+
+def test_a_call_finding_the_figure_that_never_answers_holds_the_others_a_bounded_time(monkeypatch):
+    from connectors_shared import rate_limiting
+
+    monkeypatch.setattr(rate_limiting, "SCOUT_WAIT_SECONDS", 0.2)
+    clock = Clock()
+    paced = budget(clock)
+    paced.acquire_call(object())  # raised: never answers
+    done = threading.Thread(target=paced.acquire_call, args=(object(),))
+    done.start()
+    done.join(3)
+    assert not done.is_alive()
+    paced.acquire_call(object())  # the search is over: nobody waits for it any more
+
+
+def test_a_vendor_without_rate_limit_headers_ends_the_search_at_its_first_answer():
+    clock = Clock()
+    paced = budget(clock)
+    first = object()
+    paced.acquire_call(first)
+    paced.update_from_response(first, response())
+    for _ in range(3):
+        paced.acquire_call(object())  # no answers yet, no figure: nothing to wait for
+    assert clock.slept == []
 
 
 def test_a_request_that_raised_stops_counting_as_in_flight_after_the_expiry():
@@ -287,3 +332,14 @@ def test_a_higher_figure_for_a_call_sent_before_the_lowest_arrived_is_no_new_win
     expected = 1000.0 + 10.0 + window_margin(10.0) - clock.now
     paced.acquire_call(object())
     assert clock.slept == [pytest.approx(expected)]  # until the window that began at 1000.0 ends, not b's + 10 s
+
+
+def test_the_call_finding_the_figure_sent_again_after_a_timeout_does_not_wait_for_itself():
+    clock = Clock()
+    paced = budget(clock)
+    scout = object()
+    paced.acquire_call(scout)  # timed out: the CDK sends the same request again
+    done = threading.Thread(target=paced.acquire_call, args=(scout,))
+    done.start()
+    done.join(2)
+    assert not done.is_alive()
