@@ -15,7 +15,10 @@ The CDK's ``HttpAPIBudget`` reads the reset header only as an epoch timestamp an
 window locally, so it throttles a fast sandbox to the production limit and misreads ``reset`` values given in
 seconds. ``HeaderPacedBudget`` replaces it (see ``connectors_shared.source``): it lets requests through while the
 server says calls remain, and when ``remaining`` reaches zero (or a 429 arrives) every thread waits until the reset
-the server announced. The declared window is used only when the server sends no reset value.
+the server announced. The declared window is used only when the server sends no reset value. Each call in flight is
+reserved against the last figure, and while no figure is known (a sync's first call, the first after a reset) one
+call goes alone and the others wait for its answer (at most ``SCOUT_WAIT_SECONDS``): four workers and a window of
+two calls give no 429. Threads that slept until a reset ask again rather than all sending at once.
 
 Some vendors announce the window's length instead of its reset (LeadConnector: ``X-RateLimit-Interval-Milliseconds:
 10000`` beside ``X-RateLimit-Remaining``). Waiting one full length from the answer that spent the last call wastes

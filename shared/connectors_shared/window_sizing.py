@@ -17,9 +17,9 @@ so one request tells how many pages the range holds. The window cursor (``connec
    requested twice (``WindowProbe.take``).
 3. ``sized_step``: from the advertised total, pages = total / page size (or the page total), windows =
    ceil(pages / ``PAGES_PER_WINDOW``), and the window = probed span / windows, rounded up to the cursor's
-   granularity, never below one granularity unit nor above ``step``. A killed sync reads about
-   ``PAGES_PER_WINDOW`` pages again at most (as many as a 30-day window of a busy account did before, and far fewer
-   than one of a very busy one), and a sparse account's year is one window.
+   granularity, never below one granularity unit nor above ``step``. A killed sync reads again the windows it had
+   open, about ``PAGES_PER_WINDOW`` pages each, one per worker (the manifest's ``concurrency_level``), and a sparse
+   account's year is one window.
 4. No usable total (missing, not a number, a failed vendor field): the unsized window, as before, and one INFO line.
 
 The density is assumed even over the probed span. Where it is not (a shop that grew), a window holds more pages than
