@@ -971,15 +971,17 @@ def _install_record_batches() -> None:
         for index in range(start, len(batch)):
             record = batch[index]
             data = record.data
-            try:
-                if record.file_reference is not None:
-                    raise TypeError("a file reference")
-                if None in data.values():
-                    data = {key: value for key, value in data.items() if value is not None}
-                lines.append(head + dumps(data) + tail)
-            except (TypeError, AttributeError, orjson.JSONEncodeError):  # the CDK's way for what orjson refuses
-                message = stream_data_to_airbyte_message(stream, record.data, file_reference=record.file_reference)
-                lines.append(stock_to_string(message).encode())
+            if record.file_reference is None:
+                try:
+                    if None in data.values():
+                        data = {key: value for key, value in data.items() if value is not None}
+                    lines.append(head + dumps(data) + tail)
+                    continue
+                except (TypeError, AttributeError, orjson.JSONEncodeError):
+                    pass
+            # The CDK's own way for a file reference, or for what orjson refuses (an integer past 64 bits).
+            message = stream_data_to_airbyte_message(stream, record.data, file_reference=record.file_reference)
+            lines.append(stock_to_string(message).encode())
         return b"\n".join(lines).decode()
 
     def airbyte_message_to_string(airbyte_message: Any) -> str:
