@@ -24,6 +24,14 @@ FAMILIES = {
 }
 
 
+def rows(records):
+    """Each stream's records, whole (every field), in a comparable order."""
+    found = {}
+    for record in records:
+        found.setdefault(record["stream"], []).append(json.dumps(record["data"], sort_keys=True))
+    return {stream: sorted(data) for stream, data in found.items()}
+
+
 def only(catalog, streams):
     return {**catalog, "streams": [s for s in catalog["streams"] if s["stream"]["name"] in streams]}
 
@@ -40,12 +48,13 @@ def test_a_parent_and_its_children_fetch_each_page_once_and_read_what_each_reads
         vendor.requests.clear()
         together = runner.run("read", catalog=only(catalog, family))
         sent = [json.dumps([p, sorted(q.items())]) for p, q in vendor.requests if p == path]
-        alone = {}
+        alone, alone_rows = {}, {}
         for stream in family:
             vendor.requests.clear()
             run = runner.run("read", catalog=only(catalog, [stream]))
             assert run.returncode == 0 and not run.errors, run.errors
             alone[stream] = keys_by_stream(run.records, only(catalog, [stream]))[stream]
+            alone_rows[stream] = rows(run.records)[stream]
             if stream == family[0]:
                 parent_requests = sum(1 for p, _ in vendor.requests if p == path)
     assert together.returncode == 0 and not together.errors, together.errors
@@ -53,4 +62,6 @@ def test_a_parent_and_its_children_fetch_each_page_once_and_read_what_each_reads
     assert not repeated, f"pages fetched more than once: {repeated}"
     assert len(sent) == parent_requests  # the family costs what the parent alone costs
     assert keys_by_stream(together.records, only(catalog, family)) == alone
+    # Every field of every row, too: the children read pages cut to what they read (page_sharing), never less.
+    assert rows(together.records) == alone_rows
     assert all(alone.values())

@@ -32,7 +32,9 @@ from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connectors_shared import page_sharing
 from connectors_shared.decoding import StrictJsonDecoder, parsed_body, request_path
+from connectors_shared.page_sharing import PageNeeds
 from connectors_shared.pagination import PageNumberToTotal, dig
 from connectors_shared.secret_masking import shorten
 
@@ -143,6 +145,10 @@ class ChildRecordExtractor(RecordExtractor):
             for child, source in self.parent_fields.items()
         ]
         self._list_name = ".".join(self._list_path)
+        if self._stream and all(source for _, source in self._carried):
+            # It reads of each parent only the list and the carried fields: a page kept for it may hold only those.
+            read = {self._list_path[0]} | {source[0] for _, source in self._carried}
+            page_sharing.SHARE.reads_only(self._stream, PageNeeds(tuple(self.field_path), frozenset(read)))
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         carried_fields, list_path, position_field = self._carried, self._list_path, self.position_field
@@ -154,8 +160,9 @@ class ChildRecordExtractor(RecordExtractor):
                 parents = [parents]
             elif not isinstance(parents, list):
                 continue  # no records at all: the page contract of the error handler judges the page
+            # ``type(x) is dict`` first: parsed JSON objects are dicts, and the ABC check costs a call per test.
             for index, parent in enumerate(parents):
-                if not isinstance(parent, Mapping):
+                if type(parent) is not dict and not isinstance(parent, Mapping):
                     raise self._error(
                         response,
                         f"a record that is not a JSON object at '{'.'.join(self.field_path)}'[{index}]: "
@@ -163,14 +170,14 @@ class ChildRecordExtractor(RecordExtractor):
                     )
                 elements: Any = parent
                 for key in list_path:
-                    elements = elements.get(key) if isinstance(elements, Mapping) else None
+                    elements = elements.get(key) if type(elements) is dict or isinstance(elements, Mapping) else None
                 if not elements:
                     continue  # missing, null or empty: an order without payments has no payment rows
                 carried: Dict[str, Any] = {}
                 for child, source in carried_fields:
                     value: Any = parent
                     for key in source:
-                        value = value.get(key) if isinstance(value, Mapping) else None
+                        value = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
                     carried[child] = value
                 if not isinstance(elements, list):
                     raise self._error(

@@ -237,11 +237,12 @@ class ManifestSource(YamlDeclarativeSource):
                 f"not read. Its streams are: {', '.join(names)}; refresh the source schema in Airbyte (or run "
                 "discover again) and select from those."
             )
-        endpoints = self.endpoints_read([c.stream.name for c in catalog.streams], effective_config)
-        readers: Dict[str, int] = {}
-        for _, read in endpoints:
-            for endpoint in read:
-                readers[endpoint] = readers.get(endpoint, 0) + 1
+        named = self._readers_of_endpoints([c.stream.name for c in catalog.streams], effective_config)
+        endpoints = [(name, [endpoint for endpoint, _ in read]) for name, read in named]
+        readers: Dict[str, List[str]] = {}
+        for _, read in named:
+            for endpoint, reader in read:
+                readers.setdefault(endpoint, []).append(reader)
         page_sharing.SHARE.share_endpoints(readers)
         window_sizing.begin_sync()
         try:
@@ -273,12 +274,20 @@ class ManifestSource(YamlDeclarativeSource):
         """The endpoints (``$parameters.endpoint``) each of the ``selected`` streams reads, in manifest order: its
         own first, then its partition router's parent stream's (the campaigns whose orders it reads). An endpoint
         two of them read (a child stream and its parent) has each page fetched once (``page_sharing``)."""
+        return [(name, [endpoint for endpoint, _ in read]) for name, read in self._readers_of_endpoints(selected, config)]
 
-        def endpoint_of(definition: Any) -> List[str]:
+    def _readers_of_endpoints(
+        self, selected: List[str], config: Mapping[str, Any]
+    ) -> List[Tuple[str, List[Tuple[str, str]]]]:
+        """``endpoints_read``, each endpoint with the stream that reads it: the selected stream for its own, the
+        parent stream for its partition router's (the name its requests are sent under: ``page_sharing``)."""
+
+        def endpoint_of(definition: Any) -> List[Tuple[str, str]]:
             if not isinstance(definition, Mapping):
                 return []
             endpoint = (definition.get("$parameters") or {}).get("endpoint")
-            return [endpoint] if isinstance(endpoint, str) and "{" not in endpoint else []
+            reader = str(definition.get("name") or (definition.get("$parameters") or {}).get("name") or "")
+            return [(endpoint, reader)] if isinstance(endpoint, str) and "{" not in endpoint else []
 
         def streams(definitions: Any) -> Iterator[Mapping[str, Any]]:
             for definition in definitions or []:
@@ -290,7 +299,7 @@ class ManifestSource(YamlDeclarativeSource):
                 else:
                     yield definition
 
-        found: List[Tuple[str, List[str]]] = []
+        found: List[Tuple[str, List[Tuple[str, str]]]] = []
         for stream in streams(self.resolved_manifest.get("streams")):
             if stream.get("name") not in selected:
                 continue

@@ -10,6 +10,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import json
 import logging
 import re
 import sys
@@ -158,6 +159,89 @@ def test_hashed_slices_fall_back_to_the_cdks_slice_when_they_cannot_be_built() -
 
     stream_slice = StreamSlice(partition={}, cursor_slice={"start_time": "a", "end_time": "b"})
     assert cdk_hooks.hashed_slice(Broken, stream_slice) is stream_slice
+
+
+def _selector(**overrides: Any) -> Any:
+    from airbyte_cdk.sources.declarative.extractors import DpathExtractor, RecordSelector
+
+    from connectors_shared.normalizer import SchemaNormalizer
+
+    arguments: Dict[str, Any] = dict(extractor=DpathExtractor(field_path=["results"], config={}, parameters={}),
+                                     config={}, parameters={}, schema_normalization=SchemaNormalizer(), name="orders")
+    arguments.update(overrides)
+    return RecordSelector(**arguments)
+
+
+def _page(body: Any) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = 200, json.dumps(body).encode()
+    return response
+
+
+SCHEMA = {"type": "object", "properties": {"amount": {"type": "number"}, "date": {"type": "string", "format": "date-time"}}}
+PAGE = {"results": [{"id": 1, "amount": "79", "date": "2024-01-05T02:00:27"}, {"id": 2, "amount": 5, "extra": None}]}
+
+
+@pytest.mark.parametrize("with_schema", [True, False])
+def test_the_hooked_selector_gives_the_records_and_the_count_the_cdks_gives(with_schema: bool) -> None:
+    from airbyte_cdk.sources.declarative.extractors import RecordSelector
+    from airbyte_cdk.sources.declarative.extractors.record_selector import extracted_record_count
+
+    schema = SCHEMA if with_schema else {}
+    stream_slice = StreamSlice(partition={}, cursor_slice={"start_time": "a", "end_time": "b"})
+    stock_page, hooked_page = _page(PAGE), _page(PAGE)
+    stock = list(RecordSelector.select_records(_selector(), stock_page, {}, schema, stream_slice))
+    hooked_selector = cdk_hooks.recast(_selector(), cdk_hooks.HookedRecordSelector)
+    hooked = list(hooked_selector.select_records(hooked_page, {}, schema, stream_slice))
+    assert [(r.data, r.stream_name, r.associated_slice) for r in hooked] == [
+        (r.data, r.stream_name, r.associated_slice) for r in stock]
+    assert hooked[0].data["amount"] == (79 if with_schema else "79")
+    assert extracted_record_count(hooked_page, -1) == extracted_record_count(stock_page, -1) == 2
+
+
+def test_a_selector_with_a_filter_or_a_transformation_takes_the_cdks_path() -> None:
+    from airbyte_cdk.sources.declarative.extractors import RecordFilter
+    from airbyte_cdk.sources.declarative.transformations import AddFields
+    from airbyte_cdk.sources.declarative.transformations.add_fields import AddedFieldDefinition
+
+    only_first = RecordFilter(config={}, parameters={}, condition="{{ record['id'] == 1 }}")
+    filtered = cdk_hooks.recast(_selector(record_filter=only_first), cdk_hooks.HookedRecordSelector)
+    assert [r.data["id"] for r in filtered.select_records(_page(PAGE), {}, SCHEMA)] == [1]
+    added = AddFields(fields=[AddedFieldDefinition(path=["source"], value="api", value_type=None, parameters={})], parameters={})
+    transformed = cdk_hooks.recast(_selector(transformations=[added]), cdk_hooks.HookedRecordSelector)
+    assert [r.data["source"] for r in transformed.select_records(_page(PAGE), {}, SCHEMA)] == ["api", "api"]
+
+
+def test_every_retriever_of_every_connector_selects_records_with_the_hooked_selector(monkeypatch) -> None:
+    from tests.harness import connectors
+
+    built = []
+    create = HookedComponentFactory.create_simple_retriever
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(create(self, *args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(HookedComponentFactory, "create_simple_retriever", spy)
+    for connector in connectors():
+        module = importlib.import_module(connector.name.replace("-", "_"))
+        source_class = next(value for name, value in vars(module).items() if name.startswith("Source"))
+        source = source_class(config=connector.sandbox_config("http://127.0.0.1:9"))
+        before = len(built)
+        assert source.streams(source.effective_config)
+        assert len(built) > before, connector.name
+    assert {type(retriever.record_selector) for retriever in built} == {cdk_hooks.HookedRecordSelector}
+    assert {type(retriever) for retriever in built} == {cdk_hooks.HookedSimpleRetriever}  # each names its stream
+
+
+def test_record_selection_falls_back_to_the_cdks_selector_when_it_changed_shape(monkeypatch) -> None:
+    from airbyte_cdk.sources.declarative.extractors import RecordSelector
+
+    monkeypatch.setattr(cdk_hooks, "_record_selection", {})
+    monkeypatch.setattr(cdk_hooks, "record_selection_problem", lambda: "RecordSelector changed")
+    source = _wickedreports()
+    for stream in source.streams(source.effective_config):
+        assert type(vars(stream.cursor)["_probe"].retriever.record_selector) is RecordSelector
 
 
 @pytest.mark.parametrize("hook", ["factory_class", "custom_cursor", "datetime_cursor", "window_sizing"])

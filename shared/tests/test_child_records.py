@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Tuple
 
+import orjson
 import pytest
 import requests
 import yaml
@@ -19,6 +20,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors_shared.extraction import ChildPageNumberToTotal, ChildRecordExtractor
 from connectors_shared.input_checks import manifest_streams
+from connectors_shared.page_sharing import SHARE, PageNeeds
 from connectors_shared.pagination import PageNumberToTotal
 from tests.harness import connectors
 
@@ -273,3 +275,55 @@ def test_every_child_stream_reads_its_parents_pages_carries_its_key_and_cursor_a
         assert child_sync == _without(parent["incremental_sync"], propagated | {"cursor_field"})  # windows, lookback
         assert built[name].cursor_field == cursor
         assert built[parent_name].cursor_field == parent_cursor
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What a child stream reads of a page (connectors_shared.page_sharing cuts the pages kept for it to that)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_a_child_declares_the_list_it_reads_and_the_first_key_of_each_carried_field():
+    SHARE.share_endpoints({})
+    payments_extractor(parent_fields={"order_id": "id", "customer_id": ["customer", "id"]})
+    assert SHARE.needs_of("order_payments") == PageNeeds(("results",), frozenset({"payments", "id", "customer"}))
+
+
+def test_a_child_carrying_its_whole_parent_or_without_a_stream_name_declares_nothing():
+    SHARE.share_endpoints({})
+    payments_extractor(parent_fields={"order": []})  # the whole parent record: every field is read
+    payments_extractor(parameters={})
+    assert SHARE.needs_of("order_payments") is None and SHARE.needs_of("") is None
+
+
+def _set(record: Dict[str, Any], path: List[str], value: Any) -> None:
+    for key in path[:-1]:
+        record = record.setdefault(key, {})
+    record[path[-1]] = value
+
+
+@pytest.mark.parametrize("connector", [c for c in connectors() if c.name in CHILD_STREAMS], ids=lambda c: c.name)
+def test_every_child_stream_makes_the_same_rows_from_a_page_cut_to_what_it_declared(connector):
+    SHARE.share_endpoints({})
+    built, manifest = _streams(connector)
+    for name in CHILD_STREAMS[connector.name]:
+        needs = SHARE.needs_of(name)
+        assert needs is not None, f"{name} declared nothing: its parent's pages would be kept whole for it"
+        child = _manifest_stream(manifest, name)
+        definition = child["retriever"]["record_selector"]["extractor"]
+        list_path = definition.get("list_path") or child["$parameters"]["list_path"]
+        parents = []
+        for number in range(2):
+            parent = {"noise": {"deep": [number]}, "other": "x" * 50}
+            for position, source in enumerate(definition["parent_fields"].values()):
+                _set(parent, [source] if isinstance(source, str) else list(source), f"value-{number}-{position}")
+            _set(parent, [list_path] if isinstance(list_path, str) else list(list_path), [{"id": "e1"}, {"id": "e2"}])
+            parents.append(parent)
+        page: Dict[str, Any] = {"total": 2}
+        _set(page, list(definition["field_path"]), parents)
+        cut = needs.cut(page)
+        assert cut != page and "noise" not in orjson.dumps(cut).decode()
+        extractor = ChildRecordExtractor(field_path=definition["field_path"], list_path=list_path,
+                                         parent_fields=definition["parent_fields"],
+                                         position_field=definition.get("position_field"), parameters={"name": name})
+        assert list(extractor.extract_records(answer(cut))) == list(extractor.extract_records(answer(page)))
+        assert len(list(extractor.extract_records(answer(page)))) == 4

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from connectors_shared import page_sharing, transport
+from connectors_shared import cdk_hooks, page_sharing, transport
 from connectors_shared.page_sharing import SHARE
 from connectors_shared.rate_limiting import HeaderPacedBudget
 from connectors_shared.testing import no_waiting  # noqa: F401 - a fixture
@@ -229,3 +229,119 @@ def test_with_no_writable_temporary_directory_nothing_is_kept_and_every_reader_a
     answers(requests_mock, f"{BASE}/orders/?page=0", {"data": {"rows": [{"id": 1}]}})
     assert get(session, f"{BASE}/orders/?page=0").json() == get(session, f"{BASE}/orders/?page=0").json()
     assert requests_mock.call_count == 2 and SHARE.kept == (0, 0)
+
+
+# --- a child stream gets only what it reads ------------------------------------------------------------------------
+
+ORDERS_PAGE = {
+    "status": "success", "page": 1, "totalPages": 3, "next": "abc",
+    "results": [
+        {"id": "o1", "date": "2024-01-05T06:00:27Z", "amount": 79, "contact": {"email": "a@example.com"},
+        "products": [{"id": "p1", "qty": 1}], "payments": [{"status": "APPROVED", "amount": "79"}]},
+        {"id": "o2", "date": "2024-01-06T00:00:00Z", "amount": 5, "products": None},
+        "not an object",
+    ],
+}
+CHILD_FIELDS = {"products": frozenset({"id", "date", "products"}), "payments": frozenset({"id", "date", "payments"})}
+
+
+def children_of_orders(*children):
+    """A read of Wicked Reports' orders and the named child streams (``products``, ``payments``), each child having
+    declared what it reads, as its ``ChildRecordExtractor`` does when the streams are built."""
+    SHARE.share_endpoints({"orders": ["orders", *(f"order_{child}" for child in children)]})
+    for child in children:
+        SHARE.reads_only(f"order_{child}", page_sharing.PageNeeds(("results",), CHILD_FIELDS[child]))
+
+
+def as_stream(stream, session, url):
+    with cdk_hooks.reading(stream):
+        return get(session, url)
+
+
+def test_a_page_kept_for_child_streams_holds_only_what_they_read_and_the_rest_of_the_page_as_it_was(
+    session, requests_mock
+):
+    children_of_orders("products", "payments")
+    url = f"{BASE}/orders?page=1"
+    answers(requests_mock, url, ORDERS_PAGE)
+    whole = as_stream("orders", session, url)
+    assert whole.json() == ORDERS_PAGE
+    copies, on_disk = SHARE.kept
+    assert copies == 1 and on_disk < len(whole.content)
+    cut = {**ORDERS_PAGE, "results": [
+        {"id": "o1", "date": "2024-01-05T06:00:27Z", "products": [{"id": "p1", "qty": 1}],
+         "payments": [{"status": "APPROVED", "amount": "79"}]},
+        {"id": "o2", "date": "2024-01-06T00:00:00Z", "products": None},
+        "not an object",  # for the child to refuse, as it would the whole page
+    ]}
+    assert as_stream("order_products", session, url).json() == cut
+    assert as_stream("order_payments", session, url).json() == cut
+    assert requests_mock.call_count == 1 and SHARE.kept == (0, 0)
+
+
+def test_a_stream_that_reads_whole_pages_is_never_given_a_cut_copy(session, requests_mock):
+    children_of_orders("products", "payments")
+    url = f"{BASE}/orders?page=1"
+    answers(requests_mock, url, ORDERS_PAGE)
+    as_stream("orders", session, url)
+    assert not SHARE.will_serve(session.prepare_request(requests.Request("GET", url, headers={"Authorization": "Bearer t"})))
+    assert get(session, url).json() == ORDERS_PAGE  # no stream named: the API answers
+    assert as_stream("orders", session, url).json() == ORDERS_PAGE  # the parent again (a retry): the API answers
+    assert requests_mock.call_count == 3
+
+
+def test_a_child_declaring_other_fields_than_the_copy_holds_asks_the_api(session, requests_mock):
+    SHARE.share_endpoints({"orders": ["orders", "order_products"]})
+    SHARE.reads_only("order_products", page_sharing.PageNeeds(("results",), CHILD_FIELDS["products"]))
+    url = f"{BASE}/orders?page=1"
+    answers(requests_mock, url, ORDERS_PAGE)
+    as_stream("orders", session, url)
+    SHARE.reads_only("order_products", page_sharing.PageNeeds(("results",), frozenset({"id", "amount"})))
+    assert as_stream("order_products", session, url).json() == ORDERS_PAGE
+    assert requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize(
+    "fetching, readers, page",
+    [
+        ("order_products", ["orders", "order_products"], ORDERS_PAGE),  # the parent is still to read it
+        (None, ["orders", "order_products"], ORDERS_PAGE),  # who fetched is not known
+        ("contacts", ["orders", "order_products"], ORDERS_PAGE),  # a stream not among the readers fetched
+        ("orders", ["orders", "order_products"], {"status": "success", "results": {"id": "o1"}}),  # not a list
+        ("orders", ["orders", "order_products"], {"status": "success"}),  # no records at all
+        ("orders", ["orders", "order_products", "order_totals"], ORDERS_PAGE),  # order_totals reads whole pages
+    ],
+    ids=["parent-still-to-read", "fetcher-unknown", "fetcher-not-a-reader", "records-not-a-list", "no-records",
+         "another-reader-of-whole-pages"],
+)
+def test_the_whole_page_is_kept_unless_every_reader_to_come_declared_what_it_reads(
+    session, requests_mock, fetching, readers, page
+):
+    SHARE.share_endpoints({"orders": readers})
+    SHARE.reads_only("order_products", page_sharing.PageNeeds(("results",), CHILD_FIELDS["products"]))
+    url = f"{BASE}/orders?page=1"
+    answers(requests_mock, url, page)
+    first = as_stream(fetching, session, url)
+    assert SHARE.kept == (1, len(first.content))
+    assert as_stream("orders" if fetching == "order_products" else "order_products", session, url).json() == page
+    assert requests_mock.call_count == 1
+
+
+def test_a_body_that_is_not_json_is_kept_whole_for_the_child_to_refuse(session, requests_mock):
+    children_of_orders("products")
+    url = f"{BASE}/orders?page=1"
+    requests_mock.get(url, text='{"results": [{"id": "o1",', headers={"Content-Type": "application/json"})
+    as_stream("orders", session, url)
+    assert as_stream("order_products", session, url).text == '{"results": [{"id": "o1",'
+    assert requests_mock.call_count == 1
+
+
+def test_the_parse_made_to_cut_a_page_is_the_one_the_fetching_streams_decoder_reads(session, requests_mock):
+    from connectors_shared.decoding import PARSED_BODY_ATTRIBUTE, StrictJsonDecoder
+
+    children_of_orders("products")
+    url = f"{BASE}/orders?page=1"
+    answers(requests_mock, url, ORDERS_PAGE)
+    whole = as_stream("orders", session, url)
+    parsed = getattr(whole, PARSED_BODY_ATTRIBUTE)  # parsed as it was cut, before any decoder asked
+    assert parsed == ORDERS_PAGE and next(iter(StrictJsonDecoder().decode(whole))) is parsed
