@@ -255,11 +255,13 @@ def _emit_value(value: str, assign: str, accepted: Tuple[type, ...], convert: Co
 
 
 def _object_converter(steps: List[Step]) -> Converter:
-    apply = compile_steps(steps)
+    compiled: List[Callable[[Dict[str, Any]], None]] = []  # compiled when first called: usually written inline
 
     def convert(value: Any) -> Any:
         if isinstance(value, dict):
-            apply(value)
+            if not compiled:
+                compiled.append(compile_steps(steps))
+            compiled[0](value)
         return value
 
     convert.nested_steps = steps  # type: ignore[attr-defined]  # what compile_steps writes inline
