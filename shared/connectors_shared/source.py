@@ -237,7 +237,7 @@ class ManifestSource(YamlDeclarativeSource):
                 f"not read. Its streams are: {', '.join(names)}; refresh the source schema in Airbyte (or run "
                 "discover again) and select from those."
             )
-        named = self._readers_of_endpoints([c.stream.name for c in catalog.streams], effective_config)
+        named = self.readers_of_endpoints([c.stream.name for c in catalog.streams], effective_config)
         endpoints = [(name, [endpoint for endpoint, _ in read]) for name, read in named]
         readers: Dict[str, List[str]] = {}
         for _, read in named:
@@ -274,9 +274,9 @@ class ManifestSource(YamlDeclarativeSource):
         """The endpoints (``$parameters.endpoint``) each of the ``selected`` streams reads, in manifest order: its
         own first, then its partition router's parent stream's (the campaigns whose orders it reads). An endpoint
         two of them read (a child stream and its parent) has each page fetched once (``page_sharing``)."""
-        return [(name, [endpoint for endpoint, _ in read]) for name, read in self._readers_of_endpoints(selected, config)]
+        return [(name, [endpoint for endpoint, _ in read]) for name, read in self.readers_of_endpoints(selected, config)]
 
-    def _readers_of_endpoints(
+    def readers_of_endpoints(
         self, selected: List[str], config: Mapping[str, Any]
     ) -> List[Tuple[str, List[Tuple[str, str]]]]:
         """``endpoints_read``, each endpoint with the stream that reads it: the selected stream for its own, the

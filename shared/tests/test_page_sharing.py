@@ -198,6 +198,12 @@ def test_a_child_stream_is_read_after_the_other_streams_and_a_partition_routers_
     shopline = SourceShopline().endpoints_read(["affiliate_campaigns", "affiliate_campaign_orders"], {})
     assert shopline == [("affiliate_campaigns", ["v1/affiliate_campaigns"]),
                         ("affiliate_campaign_orders", ["v1/affiliate_campaigns"])]
+    # The router's requests are its parent stream's: it reads under that name (what page_sharing knows it by).
+    named = SourceShopline().readers_of_endpoints(["affiliate_campaigns", "affiliate_campaign_orders"], {})
+    assert named == [("affiliate_campaigns", [("v1/affiliate_campaigns", "affiliate_campaigns")]),
+                     ("affiliate_campaign_orders", [("v1/affiliate_campaigns", "affiliate_campaigns")])]
+    assert SourceOpenletter().readers_of_endpoints(["orders", "order_recipients"], {}) == [
+        ("orders", [("orders/", "orders")]), ("order_recipients", [("orders/", "order_recipients")])]
     with_ids = SourceShopline().endpoints_read(["affiliate_campaign_orders"], {"affiliate_campaign_ids": ["a"]})
     assert with_ids == [("affiliate_campaign_orders", [])]
 
