@@ -446,7 +446,7 @@ class HookedComponentFactory(ModelToComponentFactory):
             if attach is not None:
                 attach(retriever)
         selector = getattr(retriever, "record_selector", None)
-        if type(selector) is RecordSelector and _record_selection_fits():
+        if type(selector) is RecordSelector and _install_record_selection():
             recast(selector, HookedRecordSelector)
         return retriever
 
@@ -608,7 +608,9 @@ def record_selection_problem() -> Optional[str]:
     return _no_slots(RecordSelector)
 
 
-def _record_selection_fits() -> bool:
+def _install_record_selection() -> bool:
+    """Whether selectors may be switched to ``HookedRecordSelector``; the first call, when they may, also points
+    the partition's record check at the ABC. Decided once per process."""
     fits = _record_selection.get("fits")
     if fits is None:
         fits = _record_selection["fits"] = record_selection_problem() is None

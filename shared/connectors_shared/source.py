@@ -238,7 +238,7 @@ class ManifestSource(YamlDeclarativeSource):
                 "discover again) and select from those."
             )
         named = self.readers_of_endpoints([c.stream.name for c in catalog.streams], effective_config)
-        endpoints = [(name, [endpoint for endpoint, _ in read]) for name, read in named]
+        endpoints = self._endpoints_only(named)
         readers: Dict[str, List[str]] = {}
         for _, read in named:
             for endpoint, reader in read:
@@ -274,7 +274,12 @@ class ManifestSource(YamlDeclarativeSource):
         """The endpoints (``$parameters.endpoint``) each of the ``selected`` streams reads, in manifest order: its
         own first, then its partition router's parent stream's (the campaigns whose orders it reads). An endpoint
         two of them read (a child stream and its parent) has each page fetched once (``page_sharing``)."""
-        return [(name, [endpoint for endpoint, _ in read]) for name, read in self.readers_of_endpoints(selected, config)]
+        return self._endpoints_only(self.readers_of_endpoints(selected, config))
+
+    @staticmethod
+    def _endpoints_only(named: List[Tuple[str, List[Tuple[str, str]]]]) -> List[Tuple[str, List[str]]]:
+        """``readers_of_endpoints`` without the readers: ``endpoints_read``."""
+        return [(name, [endpoint for endpoint, _ in read]) for name, read in named]
 
     def readers_of_endpoints(
         self, selected: List[str], config: Mapping[str, Any]
