@@ -26,3 +26,19 @@ def test_a_broken_parent_page_fails_the_child_stream_naming_vendor_and_page(conn
     messages = [str(error.get("message") or "") for error in outcome.errors]
     assert outcome.returncode != 0 and not outcome.timed_out, f"{child} ended as a success: {messages}"
     assert any(profile.label in m and profile.main.endpoint in m for m in messages), messages
+
+
+@pytest.mark.parametrize("kind", list(BREAKS))
+@pytest.mark.parametrize("connector,child", CHILDREN, ids=[child for _, child in CHILDREN])
+def test_a_broken_parent_page_fails_the_parent_and_the_child_read_together(connector, child, kind):
+    # Read together, the child gets its parent's pages from a copy cut to what it reads (page_sharing): a broken
+    # page must still fail both streams, never leave the child an exit 0 with the rows of that page missing.
+    profile = PROFILES[connector]
+    with Hostile() as hostile:
+        hostile.rewrite(profile, BREAKS[kind](profile, profile.main))
+        outcome = hostile.run(profile, hostile.config(profile), "read",
+                              catalog=catalog_for(profile, [profile.main.name, child]), timeout=120)
+    messages = [str(error.get("message") or "") for error in outcome.errors]
+    assert outcome.returncode != 0 and not outcome.timed_out, f"{child} with its parent ended as a success: {messages}"
+    assert any(profile.label in m and profile.main.endpoint in m for m in messages), messages
+    assert any(child in m for m in messages), f"the failure does not name {child}: {messages}"
